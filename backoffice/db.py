@@ -1,0 +1,85 @@
+"""Set-based writes that Django's ORM does not express: INSERT … SELECT.
+
+Bulk actions must cost the same number of queries for 10 rows as for 100,000.
+``bulk_create`` splits into batches on SQLite (999 parameters per statement)
+and sends every row through Python; an ``INSERT … SELECT`` built from a
+queryset does the work in the database in one statement on both backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import connection, models
+from django.db.models.expressions import Expression
+from django.utils import timezone
+
+
+def insert_select(
+    model: type[models.Model],
+    columns: Mapping[str, Expression | models.F],
+    queryset: models.QuerySet,
+    *,
+    ignore_conflicts: bool = False,
+) -> int:
+    """Insert one row of ``model`` per row of ``queryset``.
+
+    ``columns`` maps column names of ``model`` to expressions evaluated on
+    ``queryset``'s model. With ``ignore_conflicts``, rows that would break a
+    unique constraint are skipped (``ON CONFLICT DO NOTHING``, understood by
+    PostgreSQL and SQLite alike). Returns the number of rows inserted.
+    """
+    aliases = [f"_ins_{i}" for i in range(len(columns))]
+    select = (
+        queryset.order_by()
+        .annotate(**dict(zip(aliases, columns.values(), strict=True)))
+        .values_list(*aliases)
+    )
+    sql, params = select.query.sql_with_params()
+    quote = connection.ops.quote_name
+    target = ", ".join(quote(name) for name in columns)
+    statement = f"INSERT INTO {quote(model._meta.db_table)} ({target}) {sql}"  # noqa: S608
+    if ignore_conflicts:
+        if " WHERE " not in sql:
+            # SQLite reads "SELECT … ON CONFLICT" as a join constraint without a WHERE.
+            raise ValueError("insert_select(ignore_conflicts=True) needs a filtered queryset")
+        statement += " ON CONFLICT DO NOTHING"
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+def record_history(
+    model: type[models.Model],
+    queryset: models.QuerySet,
+    *,
+    actor: Any,
+    reason: str = "",
+    history_type: str = "~",
+) -> int:
+    """Write a django-simple-history record for every row of ``queryset``, in one statement.
+
+    The bulk services change rows with ``QuerySet.update()``, which bypasses
+    ``save()`` and so simple-history; this keeps the audit trail complete.
+    """
+    historical = model.history.model
+    base_attnames = {f.attname for f in model._meta.concrete_fields}
+    now = timezone.now()
+    columns: dict[str, Expression | models.F] = {}
+    for field in historical._meta.concrete_fields:
+        if field.attname == "history_id":
+            continue
+        if field.attname in base_attnames:
+            columns[field.column] = models.F(field.attname)
+        elif field.attname == "history_date":
+            columns[field.column] = models.Value(now, output_field=models.DateTimeField())
+        elif field.attname == "history_type":
+            columns[field.column] = models.Value(history_type, output_field=models.CharField())
+        elif field.attname == "history_user_id":
+            columns[field.column] = models.Value(
+                getattr(actor, "pk", None), output_field=models.BigIntegerField()
+            )
+        elif field.attname == "history_change_reason":
+            columns[field.column] = models.Value(reason[:100], output_field=models.CharField())
+    return insert_select(historical, columns, model._default_manager.filter(pk__in=queryset))

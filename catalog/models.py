@@ -1,0 +1,329 @@
+"""Catalog: categories, tags, products (listings) and their variants (SKUs)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+PATH_SEPARATOR = " > "
+
+
+class Category(models.Model):
+    """A node of the category tree; ``path`` is the full "Clothing > Tshirts" name."""
+
+    name = models.CharField(_("name"), max_length=120)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name=_("parent"),
+        null=True,
+        blank=True,
+        related_name="children",
+        on_delete=models.PROTECT,
+    )
+    path = models.CharField(_("path"), max_length=1000, unique=True, editable=False)
+    description = models.TextField(_("description"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("category")
+        verbose_name_plural = _("categories")
+        ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["parent", "name"], name="category_unique_name_under_parent"
+            ),
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(parent=None), name="category_unique_root_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.path or self.name
+
+    def build_path(self) -> str:
+        if self.parent_id is None:
+            return self.name
+        return f"{self.parent.build_path()}{PATH_SEPARATOR}{self.name}"
+
+    def clean(self) -> None:
+        if PATH_SEPARATOR.strip() in self.name:
+            raise ValidationError({"name": _("A category name cannot contain '>'.")})
+        node = self.parent
+        while node is not None:
+            if self.pk is not None and node.pk == self.pk:
+                raise ValidationError({"parent": _("A category cannot be its own ancestor.")})
+            node = node.parent
+
+    def save(self, *args, **kwargs) -> None:
+        # Only this row: descendants' paths are rewritten by catalog.services.
+        self.path = self.build_path()
+        super().save(*args, **kwargs)
+
+
+class Tag(models.Model):
+    """A label or an attribute value (brand, material, colour…) used to find products."""
+
+    class Kind(models.TextChoices):
+        LABEL = "label", _("Label")
+        BRAND = "brand", _("Brand")
+        MATERIAL = "material", _("Material")
+        COLOUR = "colour", _("Colour")
+        STYLE = "style", _("Style")
+        SEASON = "season", _("Season")
+
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices, default=Kind.LABEL)
+    name = models.CharField(_("name"), max_length=80)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="tag_unique_kind_name")
+        ]
+
+    def __str__(self) -> str:
+        if self.kind == self.Kind.LABEL:
+            return self.name
+        return f"{self.get_kind_display()}: {self.name}"
+
+
+class ListingStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    ON_SALE = "on_sale", _("On sale")
+    SOLD_OUT = "sold_out", _("Sold out")
+    DELISTED = "delisted", _("Delisted")
+
+
+# Statuses in which a product's stock counts as sellable.
+SELLABLE_STATUSES = (ListingStatus.ON_SALE, ListingStatus.SOLD_OUT)
+
+
+class DelistReason(models.TextChoices):
+    SEASONAL = "seasonal", _("Seasonal")
+    OUT_OF_STOCK = "out_of_stock", _("Out of stock")
+    OBSOLETE = "obsolete", _("Obsolete")
+    QUALITY = "quality", _("Quality problem")
+    COMPLIANCE = "compliance", _("Compliance")
+    SUPPLIER_DISCONTINUED = "supplier_discontinued", _("Supplier discontinued")
+    OTHER = "other", _("Other")
+
+
+class Product(models.Model):
+    """A listing: what the shop shows; its variants are what the warehouse stocks."""
+
+    title = models.CharField(_("title"), max_length=255)
+    handle = models.SlugField(_("handle"), max_length=255, unique=True, allow_unicode=True)
+    category = models.ForeignKey(
+        Category,
+        verbose_name=_("category"),
+        null=True,
+        blank=True,
+        related_name="products",
+        on_delete=models.PROTECT,
+    )
+    tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="products")
+    short_description = models.TextField(_("short description"), blank=True)
+    description = models.TextField(_("description"), blank=True)
+    option1_name = models.CharField(_("option 1 name"), max_length=40, blank=True)
+    option2_name = models.CharField(_("option 2 name"), max_length=40, blank=True)
+    option3_name = models.CharField(_("option 3 name"), max_length=40, blank=True)
+    status = models.CharField(
+        _("listing status"),
+        max_length=16,
+        choices=ListingStatus.choices,
+        default=ListingStatus.DRAFT,
+        db_index=True,
+        editable=False,
+    )
+    delist_reason = models.CharField(
+        _("delist reason"), max_length=32, choices=DelistReason.choices, blank=True, editable=False
+    )
+    delist_note = models.TextField(_("delist note"), blank=True, editable=False)
+    delisted_at = models.DateTimeField(_("delisted at"), null=True, blank=True, editable=False)
+    delisted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("delisted by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+        editable=False,
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["category", "status"], name="product_category_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status=ListingStatus.DELISTED) | ~Q(delist_reason=""),
+                name="product_delisted_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_sellable(self) -> bool:
+        return self.status in SELLABLE_STATUSES
+
+
+class Variant(models.Model):
+    """A SKU: one sellable, stockable version of a product (size, colour…)."""
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="variants", on_delete=models.CASCADE
+    )
+    sku = models.CharField(_("SKU"), max_length=64, unique=True)
+    barcode = models.CharField(_("barcode"), max_length=64, null=True, blank=True, unique=True)
+    option1 = models.CharField(_("option 1"), max_length=80, blank=True)
+    option2 = models.CharField(_("option 2"), max_length=80, blank=True)
+    option3 = models.CharField(_("option 3"), max_length=80, blank=True)
+    price = models.DecimalField(
+        _("price"), max_digits=12, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    compare_at_price = models.DecimalField(
+        _("compare-at price"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    cost = models.DecimalField(
+        _("cost"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+    )
+    weight_grams = models.PositiveIntegerField(_("weight (g)"), null=True, blank=True)
+    allow_backorder = models.BooleanField(
+        _("allow backorders"),
+        default=False,
+        editable=False,
+        help_text=_("Changed with the variant actions, which keep every stock row in step."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("variant")
+        verbose_name_plural = _("variants")
+        ordering = ["product_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
+            models.CheckConstraint(
+                condition=Q(cost__isnull=True) | Q(cost__gte=0), name="variant_cost_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(compare_at_price__isnull=True) | Q(compare_at_price__gte=0),
+                name="variant_compare_at_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.sku
+
+    @property
+    def options_label(self) -> str:
+        return " / ".join(o for o in (self.option1, self.option2, self.option3) if o)
+
+    def clean(self) -> None:
+        if self.sku:
+            self.sku = self.sku.strip()
+        if self.barcode is not None:
+            self.barcode = self.barcode.strip() or None
+
+
+class ProductImage(models.Model):
+    """An image of a product: an uploaded file or an external URL."""
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="images", on_delete=models.CASCADE
+    )
+    image = models.ImageField(_("file"), upload_to="products/%Y/%m/", blank=True)
+    url = models.URLField(_("URL"), max_length=1000, blank=True)
+    alt_text = models.CharField(_("alternative text"), max_length=255, blank=True)
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+
+    class Meta:
+        verbose_name = _("product image")
+        verbose_name_plural = _("product images")
+        ordering = ["product_id", "position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(image="") | ~Q(url=""), name="product_image_has_file_or_url"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.url or (self.image.name if self.image else "")
+
+    def clean(self) -> None:
+        if not self.image and not self.url:
+            raise ValidationError(_("Give an image file or an image URL."))
+
+    @property
+    def src(self) -> str:
+        return self.image.url if self.image else self.url
+
+
+class ListingEvent(models.Model):
+    """What happened to a listing, written in the same transaction as the change.
+
+    Delisting records its snapshot here (F-04 step 8: stock and recent sales at
+    the moment of delisting). The notification jobs (F-04 steps 4–6, back-in-
+    stock watchers) read the rows whose ``dispatched_at`` is still empty.
+    """
+
+    class Kind(models.TextChoices):
+        DELISTED = "delisted", _("Delisted")
+        RELISTED = "relisted", _("Relisted")
+        SOLD_OUT = "sold_out", _("Sold out")
+        BACK_IN_STOCK = "back_in_stock", _("Back in stock")
+        DISPOSITION = "disposition", _("Stock disposition")
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="listing_events", on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
+    reason = models.CharField(_("reason"), max_length=32, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    on_hand = models.IntegerField(_("on hand at the time"), default=0)
+    available = models.IntegerField(_("available at the time"), default=0)
+    units_sold_30d = models.IntegerField(_("units shipped in the 30 days before"), default=0)
+    batch = models.UUIDField(_("batch"), db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(_("at"), db_index=True)
+    dispatched_at = models.DateTimeField(_("notifications dispatched at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("listing event")
+        verbose_name_plural = _("listing events")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["product", "kind"], name="listingevent_product_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.product_id}"

@@ -1,0 +1,246 @@
+"""Inventory: warehouses, bins, stock levels, allocations and the movement ledger.
+
+Levels (``Stock.on_hand``, ``Stock.allocated``) are written only by
+``inventory.services``, which writes the matching ``Movement`` in the same
+transaction. The ledger is append-only: ``Movement`` refuses updates and
+deletes through the ORM.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from backoffice.errors import DomainError
+
+
+class Warehouse(models.Model):
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=120)
+    address = models.TextField(_("address"), blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("warehouse")
+        verbose_name_plural = _("warehouses")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.name}"
+
+
+class Zone(models.TextChoices):
+    STORAGE = "storage", _("Storage")
+    PICKING = "picking", _("Picking")
+    PACKING = "packing", _("Packing")
+    SHIPPING = "shipping", _("Shipping")
+
+
+class Location(models.Model):
+    """A bin location inside a warehouse zone, e.g. ``A-01-03``."""
+
+    warehouse = models.ForeignKey(
+        Warehouse, verbose_name=_("warehouse"), related_name="locations", on_delete=models.PROTECT
+    )
+    zone = models.CharField(_("zone"), max_length=16, choices=Zone.choices, default=Zone.STORAGE)
+    code = models.CharField(_("bin"), max_length=40)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("bin location")
+        verbose_name_plural = _("bin locations")
+        ordering = ["warehouse_id", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["warehouse", "code"], name="location_unique_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.warehouse.code}/{self.code}"
+
+
+class Stock(models.Model):
+    """The level of one SKU in one warehouse."""
+
+    variant = models.ForeignKey(
+        "catalog.Variant", verbose_name=_("SKU"), related_name="stocks", on_delete=models.PROTECT
+    )
+    warehouse = models.ForeignKey(
+        Warehouse, verbose_name=_("warehouse"), related_name="stocks", on_delete=models.PROTECT
+    )
+    on_hand = models.IntegerField(_("on hand"), default=0, editable=False)
+    allocated = models.IntegerField(_("allocated"), default=0, editable=False)
+    # A copy of Variant.allow_backorder, so that the CHECK below can see it;
+    # inventory.services.set_backorders keeps both in step.
+    backorders_allowed = models.BooleanField(_("backorders allowed"), default=False, editable=False)
+    safety_stock = models.PositiveIntegerField(_("safety stock"), default=0)
+    reorder_point = models.PositiveIntegerField(_("reorder point"), default=0)
+    max_level = models.PositiveIntegerField(_("maximum level"), null=True, blank=True)
+    default_location = models.ForeignKey(
+        Location,
+        verbose_name=_("default bin"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    history = HistoricalRecords(excluded_fields=["on_hand", "allocated"])
+
+    class Meta:
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")
+        ordering = ["variant_id", "warehouse_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["variant", "warehouse"], name="stock_unique_sku_warehouse"
+            ),
+            models.CheckConstraint(condition=Q(on_hand__gte=0), name="stock_on_hand_not_negative"),
+            models.CheckConstraint(
+                condition=Q(allocated__gte=0), name="stock_allocated_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated__lte=F("on_hand")) | Q(backorders_allowed=True),
+                name="stock_allocated_within_on_hand",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_level__isnull=True) | Q(max_level__gte=F("reorder_point")),
+                name="stock_max_level_above_reorder_point",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.variant} @ {self.warehouse.code}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allocated
+
+
+class MovementKind(models.TextChoices):
+    RECEIPT = "receipt", _("Receipt")
+    SHIPMENT = "shipment", _("Shipment")
+    RETURN = "return", _("Customer return")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+    COUNT = "count", _("Count correction")
+    TRANSFER_OUT = "transfer_out", _("Transfer out")
+    TRANSFER_IN = "transfer_in", _("Transfer in")
+    DISPOSAL = "disposal", _("Disposal (scrap/recycle)")
+    DONATION = "donation", _("Donation")
+    RETURN_TO_SUPPLIER = "return_to_supplier", _("Return to supplier")
+
+
+class ImmutableLedger(DomainError):
+    """Someone tried to change or delete a ledger row."""
+
+
+LEDGER_IS_APPEND_ONLY = _(
+    "The stock ledger is append-only: a movement cannot be changed or deleted. "
+    "Correct it with a new adjustment."
+)
+
+
+class MovementQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise ImmutableLedger(LEDGER_IS_APPEND_ONLY)
+
+    def delete(self):
+        raise ImmutableLedger(LEDGER_IS_APPEND_ONLY)
+
+    def bulk_update(self, *args, **kwargs):
+        raise ImmutableLedger(LEDGER_IS_APPEND_ONLY)
+
+
+class Movement(models.Model):
+    """One immutable line of the stock ledger. Sum(quantity) per stock == on hand."""
+
+    stock = models.ForeignKey(
+        Stock, verbose_name=_("stock"), related_name="movements", on_delete=models.PROTECT
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=MovementKind.choices)
+    quantity = models.IntegerField(_("quantity"))
+    on_hand_after = models.IntegerField(_("on hand after"))
+    reason = models.CharField(_("reason"), max_length=255, blank=True)
+    reference = models.CharField(_("reference"), max_length=120, blank=True, db_index=True)
+    batch = models.UUIDField(_("operation"), null=True, blank=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(_("at"), db_index=True)
+
+    objects = MovementQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("stock movement")
+        verbose_name_plural = _("stock movements")
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["stock", "id"], name="movement_stock_id"),
+            models.Index(fields=["kind", "created_at"], name="movement_kind_created"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_not_zero"),
+            models.CheckConstraint(
+                condition=Q(on_hand_after__gte=0), name="movement_on_hand_after_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.quantity:+d} · {self.stock_id}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk is not None:
+            raise ImmutableLedger(LEDGER_IS_APPEND_ONLY)
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ImmutableLedger(LEDGER_IS_APPEND_ONLY)
+
+
+class Allocation(models.Model):
+    """Units of one stock row reserved for a reference (an order line).
+
+    ``quantity`` is what is still reserved; releasing or shipping lowers it.
+    Invariant: ``Stock.allocated`` == Sum(Allocation.quantity) of the stock.
+    """
+
+    stock = models.ForeignKey(
+        Stock, verbose_name=_("stock"), related_name="allocations", on_delete=models.PROTECT
+    )
+    reference = models.CharField(_("reference"), max_length=120)
+    quantity = models.IntegerField(_("still allocated"))
+    allocated_quantity = models.IntegerField(_("allocated"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("allocation")
+        verbose_name_plural = _("allocations")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock", "reference"], name="allocation_unique_reference"
+            ),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="allocation_not_negative"),
+            models.CheckConstraint(
+                condition=Q(quantity__lte=F("allocated_quantity")),
+                name="allocation_within_allocated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.quantity}"
