@@ -1,0 +1,82 @@
+"""Admin actions with an intermediate page (reason, quantity, warehouse…).
+
+An action validates its form, calls one service with the selected queryset,
+and reports with ``message_user``. A domain error becomes an error message
+and changes nothing; the page carries a one-time key so that submitting the
+same form twice is refused by the service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.utils.translation import gettext_lazy as _
+
+from .errors import DomainError
+
+
+class ActionForm(forms.Form):
+    """Base of intermediate forms: carries the one-time submission key."""
+
+    submission_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+def report(modeladmin: admin.ModelAdmin, request: HttpRequest, call: Callable[[], str]) -> None:
+    """Run a service call; show its summary, or its domain error, as an admin message."""
+    try:
+        summary = call()
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+    else:
+        modeladmin.message_user(request, summary, messages.SUCCESS)
+
+
+def form_action(
+    modeladmin: admin.ModelAdmin,
+    request: HttpRequest,
+    queryset: QuerySet,
+    *,
+    form_class: type[ActionForm],
+    title: str,
+    perform: Callable[[dict[str, Any]], str],
+    form_kwargs: dict[str, Any] | None = None,
+) -> HttpResponse | None:
+    """Show ``form_class`` for the selection; on a valid POST call ``perform(cleaned_data)``."""
+    form_kwargs = form_kwargs or {}
+    if request.POST.get("apply"):
+        form = form_class(request.POST, **form_kwargs)
+        if form.is_valid():
+            report(modeladmin, request, lambda: perform(form.cleaned_data))
+            return None
+    else:
+        form = form_class(initial={"submission_key": uuid.uuid4().hex}, **form_kwargs)
+    opts = modeladmin.model._meta
+    count = queryset.count()
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "opts": opts,
+        "app_label": opts.app_label,
+        "count": count,
+        "preview": queryset[:20],
+        "action": request.POST.get("action", ""),
+        "select_across": request.POST.get("select_across", "0"),
+        "selected": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "verbose_name_plural": opts.verbose_name_plural,
+        "media": modeladmin.media + form.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, "admin/stockroom/action_form.html", context)
+
+
+SUMMARY_SKIPPED = _("%(skipped)s were skipped because their status does not allow it.")

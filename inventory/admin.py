@@ -1,0 +1,276 @@
+"""Inventory admin. Levels are read-only here: they change through actions that call
+inventory.services, and the ledger can be read but never added to, changed or deleted."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.db import transaction
+from django.db.models import Case, CharField, F, Q, Value, When
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from simple_history.admin import SimpleHistoryAdmin
+
+from backoffice.admin_actions import form_action
+from backoffice.admin_filters import FilterSetListFilter
+from backoffice.errors import DomainError
+from backoffice.services import submission_claim
+
+from . import services
+from .filters import StockLevelFilterSet
+from .forms import AdjustForm, TransferForm
+from .models import Allocation, Location, Movement, Stock, Warehouse
+
+# Per-row actions (adjust, transfer) are for a handful of rows; big changes go
+# through restock or a stock import, which are set-based.
+PER_ROW_ACTION_LIMIT = 500
+TOO_MANY_ROWS = _(
+    "Select at most %(limit)s stock rows for this action (%(count)s selected); use restock or a "
+    "stock import for larger changes. Nothing was changed."
+)
+
+
+class LocationInline(admin.TabularInline):
+    model = Location
+    extra = 0
+    fields = ["code", "zone", "is_active"]
+
+
+@admin.register(Warehouse)
+class WarehouseAdmin(SimpleHistoryAdmin):
+    list_display = ["code", "name", "is_active"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+    inlines = [LocationInline]
+
+
+@admin.register(Location)
+class LocationAdmin(admin.ModelAdmin):
+    list_display = ["code", "warehouse", "zone", "is_active"]
+    list_select_related = ["warehouse"]
+    list_filter = ["warehouse", "zone", "is_active"]
+    search_fields = ["code", "warehouse__code"]
+
+
+class StockStateFilter(admin.SimpleListFilter):
+    title = _("stock state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("out", _("Out of stock")),
+            ("low", _("Low (available ≤ reorder point)")),
+            ("over", _("Over maximum")),
+            ("ok", _("In stock")),
+        ]
+
+    def queryset(self, request, queryset):
+        available = F("on_hand") - F("allocated")
+        queryset = queryset.alias(available_units=available)
+        if self.value() == "out":
+            return queryset.filter(available_units__lte=0)
+        if self.value() == "low":
+            return queryset.filter(available_units__gt=0, available_units__lte=F("reorder_point"))
+        if self.value() == "over":
+            return queryset.filter(max_level__isnull=False, on_hand__gt=F("max_level"))
+        if self.value() == "ok":
+            return queryset.filter(available_units__gt=F("reorder_point"))
+        return queryset
+
+
+class StockLevelFilter(FilterSetListFilter):
+    title = _("level")
+    filterset_class = StockLevelFilterSet
+
+
+@admin.register(Stock)
+class StockAdmin(SimpleHistoryAdmin):
+    list_display = [
+        "sku",
+        "product",
+        "warehouse",
+        "on_hand",
+        "allocated",
+        "available",
+        "safety_stock",
+        "reorder_point",
+        "max_level",
+        "state",
+    ]
+    list_select_related = ["variant__product", "warehouse"]
+    list_filter = ["warehouse", StockStateFilter, StockLevelFilter]
+    search_fields = ["^variant__sku", "=variant__barcode"]
+    autocomplete_fields = ["variant", "default_location"]
+    readonly_fields = ["on_hand", "allocated", "backorders_allowed"]
+    show_full_result_count = False
+    actions = ["adjust_action", "transfer_action"]
+
+    def get_queryset(self, request):
+        available = F("on_hand") - F("allocated")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                _available=available,
+                _state=Case(
+                    When(Q(on_hand__lte=F("allocated")), then=Value("out")),
+                    When(
+                        Q(max_level__isnull=False, on_hand__gt=F("max_level")), then=Value("over")
+                    ),
+                    When(Q(on_hand__lte=F("allocated") + F("reorder_point")), then=Value("low")),
+                    default=Value("ok"),
+                    output_field=CharField(),
+                ),
+            )
+        )
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None:
+            fields += ["variant", "warehouse"]
+        return fields
+
+    @admin.display(description=_("SKU"), ordering="variant__sku")
+    def sku(self, obj):
+        return obj.variant.sku
+
+    @admin.display(description=_("product"))
+    def product(self, obj):
+        return obj.variant.product.title
+
+    @admin.display(description=_("available"), ordering="_available")
+    def available(self, obj):
+        return obj._available
+
+    @admin.display(description=_("state"), ordering="_state")
+    def state(self, obj):
+        return {
+            "out": gettext("Out of stock"),
+            "low": gettext("Low"),
+            "over": gettext("Over maximum"),
+            "ok": gettext("In stock"),
+        }[obj._state]
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _per_row(self, queryset, operation):
+        count = queryset.count()
+        if count > PER_ROW_ACTION_LIMIT:
+            raise DomainError(TOO_MANY_ROWS % {"limit": PER_ROW_ACTION_LIMIT, "count": count})
+        with transaction.atomic():
+            rows = list(queryset.select_related("variant", "warehouse").order_by("pk"))
+            for stock in rows:
+                operation(stock)
+        return len(rows)
+
+    @admin.action(description=_("Adjust on hand…"), permissions=["change"])
+    def adjust_action(self, request, queryset):
+        def perform(data):
+
+            with transaction.atomic():
+                submission_claim(key=data["submission_key"], operation="adjust", actor=request.user)
+                count = self._per_row(
+                    queryset,
+                    lambda stock: services.adjust(
+                        variant=stock.variant,
+                        warehouse=stock.warehouse,
+                        quantity=data["quantity"],
+                        reason=data["reason"],
+                        actor=request.user,
+                    ),
+                )
+            return gettext("On hand changed by %(quantity)+d on %(count)s stock rows.") % {
+                "quantity": data["quantity"],
+                "count": count,
+            }
+
+        return form_action(
+            self, request, queryset, form_class=AdjustForm, title=_("Adjust"), perform=perform
+        )
+
+    @admin.action(description=_("Transfer to another warehouse…"), permissions=["change"])
+    def transfer_action(self, request, queryset):
+        def perform(data):
+
+            with transaction.atomic():
+                submission_claim(
+                    key=data["submission_key"], operation="transfer", actor=request.user
+                )
+                count = self._per_row(
+                    queryset,
+                    lambda stock: services.transfer(
+                        variant=stock.variant,
+                        source=stock.warehouse,
+                        destination=data["destination"],
+                        quantity=data["quantity"],
+                        reason=data["reason"],
+                        actor=request.user,
+                    ),
+                )
+            return gettext("%(quantity)s units of %(count)s SKUs moved to %(warehouse)s.") % {
+                "quantity": data["quantity"],
+                "count": count,
+                "warehouse": data["destination"].code,
+            }
+
+        return form_action(
+            self, request, queryset, form_class=TransferForm, title=_("Transfer"), perform=perform
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Rows written only by services: viewable, never added, changed or deleted here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Movement)
+class MovementAdmin(ReadOnlyAdmin):
+    list_display = [
+        "created_at",
+        "kind",
+        "sku",
+        "warehouse",
+        "quantity",
+        "on_hand_after",
+        "reference",
+        "reason",
+        "actor",
+    ]
+    list_select_related = ["stock__variant", "stock__warehouse", "actor"]
+    list_filter = ["kind", "stock__warehouse"]
+    search_fields = ["=reference", "^stock__variant__sku"]
+    show_full_result_count = False
+    list_per_page = 100
+
+    @admin.display(description=_("SKU"), ordering="stock__variant__sku")
+    def sku(self, obj):
+        return obj.stock.variant.sku
+
+    @admin.display(description=_("warehouse"))
+    def warehouse(self, obj):
+        return obj.stock.warehouse.code
+
+
+@admin.register(Allocation)
+class AllocationAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "reference", "sku", "warehouse", "allocated_quantity", "quantity"]
+    list_select_related = ["stock__variant", "stock__warehouse"]
+    list_filter = ["stock__warehouse"]
+    search_fields = ["=reference", "^stock__variant__sku"]
+    show_full_result_count = False
+
+    @admin.display(description=_("SKU"))
+    def sku(self, obj):
+        return obj.stock.variant.sku
+
+    @admin.display(description=_("warehouse"))
+    def warehouse(self, obj):
+        return obj.stock.warehouse.code

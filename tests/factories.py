@@ -1,0 +1,102 @@
+"""factory-boy factories for the whole project."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+
+from catalog.models import Category, ListingStatus, Product, Tag, Variant
+from inventory.models import Location, Warehouse
+from orders.models import Order
+from suppliers.models import Supplier
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    email = factory.LazyAttribute(lambda o: f"{o.username}@example.com")
+    is_staff = True
+    password = factory.django.Password("correct horse battery staple")
+
+
+class AdminFactory(UserFactory):
+    username = "admin"
+    is_superuser = True
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+    parent = None
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+
+    kind = Tag.Kind.LABEL
+    name = factory.Sequence(lambda n: f"tag-{n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    """A product on sale; its status is set directly because factories build fixtures,
+    not business history (tests of transitions go through catalog.services)."""
+
+    class Meta:
+        model = Product
+
+    title = factory.Sequence(lambda n: f"Product {n}")
+    handle = factory.Sequence(lambda n: f"product-{n}")
+    category = factory.SubFactory(CategoryFactory)
+    description = "A product."
+    status = ListingStatus.ON_SALE
+
+
+class VariantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Variant
+
+    product = factory.SubFactory(ProductFactory)
+    sku = factory.Sequence(lambda n: f"SKU-{n:06d}")
+    price = Decimal("19.90")
+    cost = Decimal("8.00")
+
+
+class WarehouseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Warehouse
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"WH{n}")
+    name = factory.LazyAttribute(lambda o: f"Warehouse {o.code}")
+
+
+class LocationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Location
+
+    warehouse = factory.SubFactory(WarehouseFactory)
+    code = factory.Sequence(lambda n: f"A-{n:02d}-01")
+
+
+class SupplierFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Supplier
+
+    code = factory.Sequence(lambda n: f"SUP{n}")
+    name = factory.Sequence(lambda n: f"Supplier {n}")
+
+
+class OrderFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Order
+
+    number = factory.Sequence(lambda n: f"SO-{n:06d}")
+    customer_name = "Li Lei"
