@@ -45,6 +45,11 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.path or self.name
 
+    def save(self, *args, **kwargs) -> None:
+        # Only this row: descendants' paths are rewritten by catalog.services.
+        self.path = self.build_path()
+        super().save(*args, **kwargs)
+
     def build_path(self) -> str:
         if self.parent_id is None:
             return self.name
@@ -58,11 +63,6 @@ class Category(models.Model):
             if self.pk is not None and node.pk == self.pk:
                 raise ValidationError({"parent": _("A category cannot be its own ancestor.")})
             node = node.parent
-
-    def save(self, *args, **kwargs) -> None:
-        # Only this row: descendants' paths are rewritten by catalog.services.
-        self.path = self.build_path()
-        super().save(*args, **kwargs)
 
 
 class Tag(models.Model):
@@ -260,6 +260,7 @@ class ProductImage(models.Model):
     url = models.URLField(_("URL"), max_length=1000, blank=True)
     alt_text = models.CharField(_("alternative text"), max_length=255, blank=True)
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("product image")

@@ -111,7 +111,7 @@ class StockAdmin(SimpleHistoryAdmin):
             .get_queryset(request)
             .annotate(
                 _available=available,
-                _state=Case(
+                _level=Case(
                     When(Q(on_hand__lte=F("allocated")), then=Value("out")),
                     When(
                         Q(max_level__isnull=False, on_hand__gt=F("max_level")), then=Value("over")
@@ -141,14 +141,14 @@ class StockAdmin(SimpleHistoryAdmin):
     def available(self, obj):
         return obj._available
 
-    @admin.display(description=_("state"), ordering="_state")
+    @admin.display(description=_("state"), ordering="_level")
     def state(self, obj):
         return {
             "out": gettext("Out of stock"),
             "low": gettext("Low"),
             "over": gettext("Over maximum"),
             "ok": gettext("In stock"),
-        }[obj._state]
+        }[obj._level]
 
     def has_delete_permission(self, request, obj=None):
         return False

@@ -49,6 +49,7 @@ class Location(models.Model):
     zone = models.CharField(_("zone"), max_length=16, choices=Zone.choices, default=Zone.STORAGE)
     code = models.CharField(_("bin"), max_length=40)
     is_active = models.BooleanField(_("active"), default=True)
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("bin location")

@@ -76,6 +76,7 @@ class OrderLine(models.Model):
     discount = models.DecimalField(
         _("discount"), max_digits=12, decimal_places=2, default=Decimal("0.00")
     )
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("order line")
