@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action, report
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.paginator import EstimatedCountPaginator
 from inventory import services as inventory
 from inventory.models import Stock
 
@@ -123,6 +124,7 @@ class ProductAdmin(SimpleHistoryAdmin):
     prepopulated_fields = {"handle": ["title"]}
     inlines = [VariantInline, ProductImageInline, ListingEventInline]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 50
     list_max_show_all = 500
     actions = [
@@ -377,6 +379,7 @@ class VariantAdmin(SimpleHistoryAdmin):
     readonly_fields = ["allow_backorder"]
     inlines = [StockInline]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     actions = ["allow_backorders", "stop_backorders"]
 
     def get_queryset(self, request):
@@ -440,6 +443,7 @@ class ListingEventAdmin(admin.ModelAdmin):
     list_filter = ["kind", "reason"]
     search_fields = ["product__title", "=batch"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request):
         return False

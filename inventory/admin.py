@@ -13,6 +13,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from backoffice.admin_actions import form_action
 from backoffice.admin_filters import FilterSetListFilter
 from backoffice.errors import DomainError
+from backoffice.paginator import EstimatedCountPaginator
 from backoffice.services import submission_claim
 
 from . import services
@@ -102,6 +103,7 @@ class StockAdmin(SimpleHistoryAdmin):
     autocomplete_fields = ["variant", "default_location"]
     readonly_fields = ["on_hand", "allocated", "backorders_allowed"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     actions = ["adjust_action", "transfer_action"]
 
     def get_queryset(self, request):
@@ -248,6 +250,7 @@ class MovementAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "stock__warehouse"]
     search_fields = ["=reference", "^stock__variant__sku"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     list_per_page = 100
 
     @admin.display(description=_("SKU"), ordering="stock__variant__sku")
@@ -266,6 +269,7 @@ class AllocationAdmin(ReadOnlyAdmin):
     list_filter = ["stock__warehouse"]
     search_fields = ["=reference", "^stock__variant__sku"]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
 
     @admin.display(description=_("SKU"))
     def sku(self, obj):

@@ -9,6 +9,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
 from backoffice.errors import DomainError
+from backoffice.paginator import EstimatedCountPaginator
 
 from . import services
 from .forms import AllocateForm
@@ -39,6 +40,7 @@ class OrderAdmin(SimpleHistoryAdmin):
     readonly_fields = ["status"]
     inlines = [OrderLineInline]
     show_full_result_count = False
+    paginator = EstimatedCountPaginator
     actions = ["allocate_action", "ship_action", "cancel_action"]
 
     def get_actions(self, request):
