@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import F, IntegerField, OuterRef, Subquery, Sum, Value
+from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action, report
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
 from backoffice.paginator import EstimatedCountPaginator
 from inventory import services as inventory
 from inventory.models import Stock
@@ -105,7 +106,7 @@ class ListingEventInline(admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(SimpleHistoryAdmin):
+class ProductAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     list_display = [
         "title",
         "category",
@@ -118,7 +119,7 @@ class ProductAdmin(SimpleHistoryAdmin):
     ]
     list_filter = ["status", "delist_reason", "category", "tags"]
     list_select_related = ["category"]
-    search_fields = ["title", "handle", "^variants__sku", "=variants__barcode"]
+    search_fields = ["title", "handle__startswith"]
     autocomplete_fields = ["category", "tags"]
     readonly_fields = ["status", "delist_reason", "delist_note", "delisted_at", "delisted_by"]
     prepopulated_fields = {"handle": ["title"]}
@@ -146,6 +147,10 @@ class ProductAdmin(SimpleHistoryAdmin):
             {"fields": ["status", "delist_reason", "delist_note", "delisted_at", "delisted_by"]},
         ),
     ]
+
+    def sku_search(self, term):
+        product_ids = matching_variant_ids(term, "product_id")
+        return Q(pk__in=product_ids) if product_ids else None
 
     def get_queryset(self, request):
         variants = (
@@ -360,7 +365,7 @@ class PriceRangeFilter(FilterSetListFilter):
 
 
 @admin.register(Variant)
-class VariantAdmin(SimpleHistoryAdmin):
+class VariantAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     list_display = [
         "sku",
         "product",
@@ -374,13 +379,17 @@ class VariantAdmin(SimpleHistoryAdmin):
     ]
     list_select_related = ["product"]
     list_filter = ["is_active", "allow_backorder", "product__status", PriceRangeFilter]
-    search_fields = ["^sku", "=barcode", "product__title"]
+    search_fields = ["product__title"]
     autocomplete_fields = ["product"]
     readonly_fields = ["allow_backorder"]
     inlines = [StockInline]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     actions = ["allow_backorders", "stop_backorders"]
+
+    def sku_search(self, term):
+        ids = matching_variant_ids(term)
+        return Q(pk__in=ids) if ids else None
 
     def get_queryset(self, request):
         return (

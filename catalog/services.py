@@ -275,12 +275,16 @@ def set_category(*, products: models.QuerySet, category: Category, actor: Any) -
     with transaction.atomic():
         selected = Product.objects.filter(pk__in=products.values("pk"))
         _lock(selected)
-        count = selected.exclude(category=category).update(
-            category=category, updated_at=timezone.now()
-        )
+        # The rows are locked, so this timestamp marks exactly the products moved
+        # here: those already in the category get no history record.
+        now = timezone.now()
+        count = selected.exclude(category=category).update(category=category, updated_at=now)
         if count:
             record_history(
-                Product, selected.filter(category=category), actor=actor, reason="category"
+                Product,
+                selected.filter(category=category, updated_at=now),
+                actor=actor,
+                reason="category",
             )
     return count
 

@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
 from backoffice.services import submission_claim
@@ -84,7 +85,7 @@ class StockLevelFilter(FilterSetListFilter):
 
 
 @admin.register(Stock)
-class StockAdmin(SimpleHistoryAdmin):
+class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     list_display = [
         "sku",
         "product",
@@ -99,7 +100,7 @@ class StockAdmin(SimpleHistoryAdmin):
     ]
     list_select_related = ["variant__product", "warehouse"]
     list_filter = ["warehouse", StockStateFilter, StockLevelFilter]
-    search_fields = ["^variant__sku", "=variant__barcode"]
+    search_fields = ["variant__sku__exact"]
     autocomplete_fields = ["variant", "default_location"]
     readonly_fields = ["on_hand", "allocated", "backorders_allowed"]
     show_full_result_count = False
@@ -124,6 +125,10 @@ class StockAdmin(SimpleHistoryAdmin):
                 ),
             )
         )
+
+    def sku_search(self, term):
+        ids = matching_variant_ids(term)
+        return Q(variant_id__in=ids) if ids else None
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -220,6 +225,13 @@ class StockAdmin(SimpleHistoryAdmin):
         )
 
 
+def _stock_ids(term: str) -> list[int]:
+    ids = matching_variant_ids(term)
+    return (
+        list(Stock.objects.filter(variant_id__in=ids).values_list("pk", flat=True)) if ids else []
+    )
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Rows written only by services: viewable, never added, changed or deleted here."""
 
@@ -234,7 +246,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Movement)
-class MovementAdmin(ReadOnlyAdmin):
+class MovementAdmin(SkuSearchMixin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "kind",
@@ -248,10 +260,14 @@ class MovementAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["stock__variant", "stock__warehouse", "actor"]
     list_filter = ["kind", "stock__warehouse"]
-    search_fields = ["=reference", "^stock__variant__sku"]
+    search_fields = ["reference__exact"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
+
+    def sku_search(self, term):
+        ids = _stock_ids(term)
+        return Q(stock_id__in=ids) if ids else None
 
     @admin.display(description=_("SKU"), ordering="stock__variant__sku")
     def sku(self, obj):
@@ -263,13 +279,17 @@ class MovementAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Allocation)
-class AllocationAdmin(ReadOnlyAdmin):
+class AllocationAdmin(SkuSearchMixin, ReadOnlyAdmin):
     list_display = ["created_at", "reference", "sku", "warehouse", "allocated_quantity", "quantity"]
     list_select_related = ["stock__variant", "stock__warehouse"]
     list_filter = ["stock__warehouse"]
-    search_fields = ["=reference", "^stock__variant__sku"]
+    search_fields = ["reference__exact"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+    def sku_search(self, term):
+        ids = _stock_ids(term)
+        return Q(stock_id__in=ids) if ids else None
 
     @admin.display(description=_("SKU"))
     def sku(self, obj):

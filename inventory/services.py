@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy
 
 from backoffice.db import insert_select
 from backoffice.services import submission_claim
-from catalog.models import ListingEvent, ListingStatus, Product, Variant
+from catalog.models import SELLABLE_STATUSES, ListingEvent, ListingStatus, Product, Variant
 from catalog.services import listing_refresh_sold_out
 
 from .exceptions import InsufficientStock, InvalidOperation, InvalidQuantity
@@ -116,12 +116,18 @@ def _actor_id(actor: Any) -> int | None:
     return getattr(actor, "pk", None)
 
 
+def _backorders_allowed(variant: Variant) -> bool:
+    # From the database, not from the caller's copy of the variant, which may
+    # predate a set_backorders(): a stale copy would give the new row the wrong flag.
+    return Variant.objects.filter(pk=variant.pk).values_list("allow_backorder", flat=True).get()
+
+
 def _stock_row(variant: Variant, warehouse: Warehouse) -> Stock:
     _check_warehouse(warehouse)
     stock, _created = Stock.objects.get_or_create(
         variant=variant,
         warehouse=warehouse,
-        defaults={"backorders_allowed": variant.allow_backorder},
+        defaults={"backorders_allowed": lambda: _backorders_allowed(variant)},
     )
     return stock
 
@@ -343,11 +349,17 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
         key = (line.variant.pk, line.warehouse.pk)
         wanted[key] = wanted.get(key, 0) + line.quantity
         by_key[key] = line
-    for line in by_key.values():
-        product = line.variant.product
-        if product.status not in (ListingStatus.ON_SALE, ListingStatus.SOLD_OUT):
+    # The status as it is now, not as the caller's copy of the product says.
+    statuses = dict(
+        Variant.objects.filter(pk__in=[key[0] for key in by_key]).values_list(
+            "pk", "product__status"
+        )
+    )
+    for (variant_id, _warehouse_id), line in by_key.items():
+        status = statuses[variant_id]
+        if status not in SELLABLE_STATUSES:
             raise InvalidOperation(
-                NOT_SELLABLE % {"sku": line.variant.sku, "status": product.get_status_display()}
+                NOT_SELLABLE % {"sku": line.variant.sku, "status": ListingStatus(status).label}
             )
 
     with transaction.atomic():
@@ -388,6 +400,8 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
 
 
 def _consume_allocation(allocation: Allocation, quantity: int | None) -> int:
+    # The caller lowers ``allocation.quantity`` only once the whole operation has
+    # succeeded: a refused ship must leave its copy as it was, for a retry.
     quantity = allocation.quantity if quantity is None else quantity
     _check_quantity(quantity)
     updated = Allocation.objects.filter(pk=allocation.pk, quantity__gte=quantity).update(
@@ -401,7 +415,6 @@ def _consume_allocation(allocation: Allocation, quantity: int | None) -> int:
             OVER_RELEASE
             % {"quantity": quantity, "reference": allocation.reference, "left": left or 0}
         )
-    allocation.quantity -= quantity
     return quantity
 
 
@@ -419,6 +432,7 @@ def release(*, allocation: Allocation, actor: Any, quantity: int | None = None) 
             .get()
         )
         _refresh_products([product_id], actor)
+    allocation.quantity -= quantity
     return quantity
 
 
@@ -446,7 +460,7 @@ def ship(
                     "on_hand": stock.on_hand,
                 }
             )
-        return _write_movement(
+        movement = _write_movement(
             allocation.stock_id,
             kind=MovementKind.SHIPMENT,
             quantity=-quantity,
@@ -454,6 +468,8 @@ def ship(
             reference=reference or allocation.reference,
             actor=actor,
         )
+    allocation.quantity -= quantity
+    return movement
 
 
 def set_backorders(*, variants: models.QuerySet, allowed: bool, actor: Any) -> int:

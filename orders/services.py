@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -13,7 +14,8 @@ from django.utils.translation import gettext_lazy
 from backoffice.errors import DomainError
 from catalog.models import Variant
 from inventory import services as inventory
-from inventory.models import Allocation, Warehouse
+from inventory.exceptions import InsufficientStock
+from inventory.models import Allocation, Stock, Warehouse
 
 from .models import Order, OrderLine
 
@@ -89,17 +91,39 @@ def _require(order: Order, status: str, action: str) -> None:
 
 
 def order_allocate(*, order: Order, warehouse: Warehouse, actor: Any) -> list[Allocation]:
-    """Reserve every line of the order in ``warehouse``, all or nothing."""
+    """Reserve every line of the order in ``warehouse``, all or nothing.
+
+    Lines are taken in the primary-key order of their stock rows, as every
+    multi-row stock operation does, so that two orders listing the same SKUs
+    in opposite orders never deadlock. Every short line is reported in one
+    ``InsufficientStock``.
+    """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         _require(order, Order.Status.RECEIVED, "allocated")
-        allocations = []
-        for line in order.lines.select_related("variant__product").order_by("pk"):
-            allocations += inventory.allocate(
-                lines=[inventory.AllocationLine(line.variant, warehouse, line.quantity)],
-                reference=line.reference,
-                actor=actor,
-            )
+        lines = list(order.lines.select_related("variant").order_by("pk"))
+        stock_ids = dict(
+            Stock.objects.filter(
+                warehouse=warehouse, variant__in=[line.variant_id for line in lines]
+            ).values_list("variant_id", "pk")
+        )
+        # Rows that do not exist yet come last, in line order.
+        lines.sort(key=lambda line: (stock_ids.get(line.variant_id, math.inf), line.pk))
+        allocations: list[Allocation] = []
+        short: list[dict] = []
+        for line in lines:
+            try:
+                allocations += inventory.allocate(
+                    lines=[inventory.AllocationLine(line.variant, warehouse, line.quantity)],
+                    reference=line.reference,
+                    actor=actor,
+                )
+            except InsufficientStock as error:
+                # That line's savepoint is rolled back; look at the others, then refuse all.
+                short += error.lines
+        if short:
+            text = "; ".join(str(inventory.INSUFFICIENT_LINE % line) for line in short)
+            raise InsufficientStock(inventory.INSUFFICIENT_STOCK % {"lines": text}, short)
         order.status = Order.Status.ALLOCATED
         order.warehouse = warehouse
         order.save(update_fields=["status", "warehouse"])

@@ -12,7 +12,11 @@ import os
 import pytest
 from django.db import connection
 
+from backoffice.models import SubmissionKey
+from catalog.models import ListingEvent, Product, Variant
 from inventory import services as inventory
+from inventory.models import Allocation, Movement, Stock
+from orders.models import Order, OrderLine
 
 from .factories import AdminFactory, ProductFactory, VariantFactory, WarehouseFactory
 
@@ -43,6 +47,42 @@ def pytest_runtest_setup(item):
         if REQUIRE_SERVICES:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # The default PBKDF2 costs ~0.5 s per user created by a factory.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def take_snapshot() -> dict:
+    """Everything a refused operation must leave as it was: levels, ledger, statuses…"""
+    return {
+        "stock": sorted(
+            Stock.objects.values_list(
+                "pk", "variant_id", "warehouse_id", "on_hand", "allocated", "backorders_allowed"
+            )
+        ),
+        "movements": sorted(Movement.objects.values_list("pk", "stock_id", "kind", "quantity")),
+        "allocations": sorted(Allocation.objects.values_list("pk", "stock_id", "quantity")),
+        "products": sorted(
+            Product.objects.values_list("pk", "status", "delist_reason", "category_id")
+        ),
+        "variants": sorted(Variant.objects.values_list("pk", "price", "allow_backorder")),
+        "tags": sorted(Product.tags.through.objects.values_list("product_id", "tag_id")),
+        "listing_events": ListingEvent.objects.count(),
+        "product_history": Product.history.count(),
+        "variant_history": Variant.history.count(),
+        "submission_keys": SubmissionKey.objects.count(),
+        "orders": sorted(Order.objects.values_list("pk", "number", "status")),
+        "order_lines": OrderLine.objects.count(),
+    }
+
+
+@pytest.fixture
+def snapshot(db):
+    """A function returning the current state, to compare before and after a refusal."""
+    return take_snapshot
 
 
 @pytest.fixture

@@ -155,3 +155,28 @@ def test_language_switch_shows_the_admin_in_chinese(admin_client):
     assert 'lang="zh-hans"' in page
     assert "商品" in page  # our own model names are translated
     assert "language-select" in page
+
+
+def test_search_by_sku_prefix_and_barcode_without_scanning_joins(admin_client, admin_user):
+    warehouse = WarehouseFactory(code="S")
+    shirt = VariantFactory(sku="TSHIRT-RED-M", barcode="6901234567892")
+    VariantFactory(sku="MUG-1")
+    inventory.receive(variant=shirt, warehouse=warehouse, quantity=2, actor=admin_user)
+    for url, term, expected in [
+        ("admin:catalog_product_changelist", "TSHIRT", [shirt.product.title]),
+        ("admin:catalog_product_changelist", "tshirt", [shirt.product.title]),
+        ("admin:catalog_variant_changelist", "6901234567892", ["TSHIRT-RED-M"]),
+        ("admin:inventory_stock_changelist", "TSHIRT-RED", ["TSHIRT-RED-M"]),
+        ("admin:inventory_movement_changelist", "TSHIRT", ["TSHIRT-RED-M"]),
+    ]:
+        with CaptureQueriesContext(connection) as queries:
+            response = admin_client.get(reverse(url), {"q": term})
+        rows = response.context["cl"].result_list
+        names = [
+            getattr(row, "title", None) or getattr(row, "sku", None) or row.stock.variant.sku
+            if not hasattr(row, "variant")
+            else row.variant.sku
+            for row in rows
+        ]
+        assert names == expected, (url, term, names)
+        assert not any("DISTINCT" in q["sql"] for q in queries), url
