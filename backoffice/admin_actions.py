@@ -18,7 +18,6 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 
@@ -77,6 +76,3 @@ def form_action(
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "admin/stockroom/action_form.html", context)
-
-
-SUMMARY_SKIPPED = _("%(skipped)s were skipped because their status does not allow it.")

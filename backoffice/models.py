@@ -15,7 +15,11 @@ class SubmissionKey(models.Model):
     key = models.CharField(_("key"), max_length=64, unique=True)
     operation = models.CharField(_("operation"), max_length=64)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 

@@ -240,4 +240,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # Django's own loggers reach the root handler; without this they would also
+    # print through Django's default console handler, twice.
+    "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }

@@ -9,7 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from backoffice.errors import DomainError
 from catalog.models import Variant
@@ -24,6 +24,9 @@ ORDER_NO_LINES = gettext_lazy("An order needs at least one line.")
 ORDER_BAD_QUANTITY = gettext_lazy("Line %(line)s: quantity must be a whole number above zero.")
 ORDER_BAD_PRICE = gettext_lazy("Line %(line)s: the unit price cannot be negative.")
 ORDER_WRONG_STATUS = gettext_lazy("Order %(number)s is %(status)s: it cannot be %(action)s.")
+ACTION_ALLOCATED = pgettext_lazy("order action", "allocated")
+ACTION_SHIPPED = pgettext_lazy("order action", "shipped")
+ACTION_CANCELLED = pgettext_lazy("order action", "cancelled")
 
 
 class OrderError(DomainError):
@@ -45,6 +48,8 @@ def order_create(
     actor: Any,
     channel: str = Order.Channel.MANUAL,
     customer_email: str = "",
+    shipping_address: str = "",
+    priority: str = Order.Priority.NORMAL,
     warehouse: Warehouse | None = None,
 ) -> Order:
     """Record an order with its lines. Refuses a duplicate number, no lines, bad quantities."""
@@ -66,6 +71,8 @@ def order_create(
                 channel=channel,
                 customer_name=customer_name,
                 customer_email=customer_email,
+                shipping_address=shipping_address,
+                priority=priority,
                 warehouse=warehouse,
             )
             OrderLine.objects.bulk_create(
@@ -82,7 +89,7 @@ def order_create(
     return order
 
 
-def _require(order: Order, status: str, action: str) -> None:
+def _require(order: Order, status: str, action) -> None:
     if order.status != status:
         raise OrderError(
             ORDER_WRONG_STATUS
@@ -100,7 +107,7 @@ def order_allocate(*, order: Order, warehouse: Warehouse, actor: Any) -> list[Al
     """
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        _require(order, Order.Status.RECEIVED, "allocated")
+        _require(order, Order.Status.RECEIVED, ACTION_ALLOCATED)
         lines = list(order.lines.select_related("variant").order_by("pk"))
         stock_ids = dict(
             Stock.objects.filter(
@@ -139,7 +146,7 @@ def order_ship(*, order: Order, actor: Any) -> int:
     """Ship every allocated line; returns the number of units shipped."""
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
-        _require(order, Order.Status.ALLOCATED, "shipped")
+        _require(order, Order.Status.ALLOCATED, ACTION_SHIPPED)
         units = 0
         for allocation in _allocations(order):
             units += -inventory.ship(
@@ -155,7 +162,7 @@ def order_cancel(*, order: Order, actor: Any) -> int:
     with transaction.atomic():
         order = Order.objects.select_for_update().get(pk=order.pk)
         if order.status not in (Order.Status.RECEIVED, Order.Status.ALLOCATED):
-            _require(order, Order.Status.RECEIVED, "cancelled")
+            _require(order, Order.Status.RECEIVED, ACTION_CANCELLED)
         released = 0
         for allocation in _allocations(order):
             released += inventory.release(allocation=allocation, actor=actor)

@@ -43,11 +43,13 @@ def restock_products(
     quantity: int,
     actor: Any,
     reason: str = "",
+    reference: str = "",
     submission_key: str | None = None,
 ) -> BulkResult:
     """Receive ``quantity`` units of every active variant of ``products`` into ``warehouse``.
 
-    One receipt movement per stock row, with the import/action as reference.
+    One receipt movement per stock row, with ``reference`` (a PO, an import run)
+    or the action's own batch as reference.
     Refuses the whole selection if any product is delisted (relist first), a
     non-positive quantity, an inactive warehouse and a form submitted twice.
     Runs the same number of queries for ten products as for a hundred thousand.
@@ -94,7 +96,7 @@ def restock_products(
                 "quantity": models.Value(quantity),
                 "on_hand_after": F("on_hand"),
                 "reason": models.Value(reason[:255]),
-                "reference": models.Value(f"restock:{batch.hex[:12]}"),
+                "reference": models.Value((reference or f"restock:{batch.hex[:12]}")[:120]),
                 "batch": models.Value(batch, output_field=models.UUIDField()),
                 "actor_id": models.Value(_actor_id(actor), output_field=models.BigIntegerField()),
                 "created_at": models.Value(timezone.now(), output_field=models.DateTimeField()),

@@ -773,13 +773,11 @@ class Command(BaseCommand):
             customer_email=f"{login}@example.com",
             lines=lines,
             channel=channel,
+            priority=priority,
+            shipping_address=rng.choice(ADDRESSES),
             warehouse=warehouse,
             actor=self.user,
         )
-        # Fields the order form edits; order_create does not take them yet.
-        order.priority = priority
-        order.shipping_address = rng.choice(ADDRESSES)
-        order.save(update_fields=["priority", "shipping_address"])
         if final == RECEIVED:
             return
         if final == CANCELLED:
