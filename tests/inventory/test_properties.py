@@ -101,10 +101,12 @@ class Model:
         wanted: dict = {}
         for s, w, q in lines:
             wanted[(s, w)] = wanted.get((s, w), 0) + q
-        if any(not self.backorders[s] and self.free((s, w)) < q for (s, w), q in wanted.items()):
-            return InsufficientStock
+        # A reference already used on one of the rows is refused before stock is looked
+        # at: the service writes the allocation rows before it locks any stock row.
         if any((ref, s, w) in self.allocations for s, w in wanted):
             return InvalidOperation
+        if any(not self.backorders[s] and self.free((s, w)) < q for (s, w), q in wanted.items()):
+            return InsufficientStock
         for (s, w), q in wanted.items():
             self.add((s, w), allocated=q)
             self.allocations[(ref, s, w)] = q
