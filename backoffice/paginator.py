@@ -43,4 +43,6 @@ class EstimatedCountPaginator(Paginator):
         estimate = _estimated_rows(queryset)
         if estimate is not None:
             return estimate
-        return queryset.order_by()[:COUNT_CAP].count()
+        # Count primary keys only: the list's display annotations are not worth
+        # computing for up to COUNT_CAP rows.
+        return queryset.order_by().values("pk")[:COUNT_CAP].count()

@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action, report
 from backoffice.admin_filters import FilterSetListFilter
-from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
+from backoffice.admin_search import SKU_SEARCH_LIMIT, SkuSearchMixin, matching_variant_ids
 from backoffice.paginator import EstimatedCountPaginator
 from inventory import services as inventory
 from inventory.models import Stock
@@ -379,17 +379,27 @@ class VariantAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     ]
     list_select_related = ["product"]
     list_filter = ["is_active", "allow_backorder", "product__status", PriceRangeFilter]
-    search_fields = ["product__title"]
+    search_fields = ["sku__exact"]
     autocomplete_fields = ["product"]
     readonly_fields = ["allow_backorder"]
     inlines = [StockInline]
     show_full_result_count = False
+    list_per_page = 50
     paginator = EstimatedCountPaginator
     actions = ["allow_backorders", "stop_backorders"]
 
     def sku_search(self, term):
+        # SKU prefix or barcode, or the title of the product (looked up on the
+        # products table alone, not through a join over every variant).
         ids = matching_variant_ids(term)
-        return Q(pk__in=ids) if ids else None
+        product_ids = list(
+            Product.objects.filter(title__icontains=term.strip()).values_list("pk", flat=True)[
+                :SKU_SEARCH_LIMIT
+            ]
+        )
+        if not ids and not product_ids:
+            return None
+        return Q(pk__in=ids) | Q(product_id__in=product_ids)
 
     def get_queryset(self, request):
         return (

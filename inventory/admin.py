@@ -104,6 +104,7 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     autocomplete_fields = ["variant", "default_location"]
     readonly_fields = ["on_hand", "allocated", "backorders_allowed"]
     show_full_result_count = False
+    list_per_page = 50
     paginator = EstimatedCountPaginator
     actions = ["adjust_action", "transfer_action"]
 
