@@ -93,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="B1,B2,B3", help="comma-separated: B1,B2,B3")
     parser.add_argument("--repeat", type=int, default=20, help="B1 requests per page")
     parser.add_argument("--threads", type=int, default=32)
+    parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
     args = parser.parse_args(argv)
 
     if connection.vendor != "postgresql":
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print()
     print(format_table(rows))
-    RESULTS.write_text(
+    args.output.write_text(
         json.dumps(
             {
                 "database": connection.vendor,
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )
-    print(f"\nwritten: {RESULTS}")
+    print(f"\nwritten: {args.output}")
     return 0
 
 

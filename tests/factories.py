@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 
 from catalog.models import Category, ListingStatus, Product, Tag, Variant
 from inventory.models import Location, Warehouse
-from orders.models import Order
+from orders.models import Order, OrderLine
 from suppliers.models import Supplier
 
 
@@ -100,3 +100,22 @@ class OrderFactory(factory.django.DjangoModelFactory):
 
     number = factory.Sequence(lambda n: f"SO-{n:06d}")
     customer_name = "Li Lei"
+
+
+class OrderLineFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    variant = factory.SubFactory(VariantFactory)
+    quantity = 1
+    unit_price = Decimal("19.90")
+
+
+def api_token(channel: str = "storefront", warehouse=None, name: str = "Web shop"):
+    """An API token through the service; returns (token row, raw token)."""
+    from orders.services import api_token_create
+
+    return api_token_create(
+        channel=channel, name=name, warehouse=warehouse or WarehouseFactory(), actor=None
+    )

@@ -223,7 +223,7 @@ def test_order_cancel_before_allocation_releases_nothing(order, warehouse, admin
 
 def test_order_cancel_of_a_shipped_order_is_refused(snapshot, order, warehouse, admin_user):
     order_allocate(order=order, warehouse=warehouse, actor=admin_user)
-    order_ship(order=order, actor=admin_user)
+    order_ship(order=order, carrier="SF", tracking_number="T1", actor=admin_user)
     refused(
         snapshot,
         OrderError,
@@ -237,7 +237,8 @@ def test_order_cancel_of_a_shipped_order_is_refused(snapshot, order, warehouse, 
 
 def test_order_ship_writes_a_shipment_movement_per_line(order, warehouse, admin_user):
     order_allocate(order=order, warehouse=warehouse, actor=admin_user)
-    assert order_ship(order=order, actor=admin_user) == 6
+    shipment = order_ship(order=order, carrier="SF", tracking_number="T1", actor=admin_user)
+    assert sum(shipment.lines.values_list("quantity", flat=True)) == 6
     assert level("SHIRT-M", warehouse) == (6, 0)
     assert level("CAP-1", warehouse) == (1, 0)
     shipments = Movement.objects.filter(kind=MovementKind.SHIPMENT).order_by("stock__variant__sku")
@@ -257,7 +258,7 @@ def test_order_ship_before_allocation_is_refused(snapshot, order, admin_user):
         snapshot,
         OrderError,
         ORDER_WRONG_STATUS % {"number": "SO-1", "status": "Received", "action": "shipped"},
-        lambda: order_ship(order=order, actor=admin_user),
+        lambda: order_ship(order=order, carrier="SF", tracking_number="T1", actor=admin_user),
     )
 
 
@@ -268,7 +269,7 @@ def test_order_ship_of_a_cancelled_order_is_refused(snapshot, order, warehouse, 
         snapshot,
         OrderError,
         ORDER_WRONG_STATUS % {"number": "SO-1", "status": "Cancelled", "action": "shipped"},
-        lambda: order_ship(order=order, actor=admin_user),
+        lambda: order_ship(order=order, carrier="SF", tracking_number="T1", actor=admin_user),
     )
 
 

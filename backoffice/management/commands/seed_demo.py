@@ -231,18 +231,20 @@ ADDRESSES = (
 SHIPPED, ALLOCATED, RECEIVED = Order.Status.SHIPPED, Order.Status.ALLOCATED, Order.Status.RECEIVED
 CANCELLED_AFTER_ALLOCATION = "cancelled-allocated"
 CANCELLED = Order.Status.CANCELLED
+DELIVERED, PARTIALLY_SHIPPED = Order.Status.DELIVERED, Order.Status.PARTIALLY_SHIPPED
+REVIEWED, PICKED, PACKED = Order.Status.REVIEWED, Order.Status.PICKED, Order.Status.PACKED
 STORE, MARKET, MANUAL = Order.Channel.STOREFRONT, Order.Channel.MARKETPLACE, Order.Channel.MANUAL
 NORMAL, URGENT, PRESALE = Order.Priority.NORMAL, Order.Priority.URGENT, Order.Priority.PRESALE
 ORDER_PLAN = (
-    (82, SHIPPED, STORE, NORMAL), (76, SHIPPED, MARKET, NORMAL), (69, SHIPPED, STORE, URGENT),
-    (63, SHIPPED, MANUAL, NORMAL), (57, SHIPPED, MARKET, NORMAL), (51, SHIPPED, STORE, NORMAL),
+    (82, DELIVERED, STORE, NORMAL), (76, DELIVERED, MARKET, NORMAL), (69, SHIPPED, STORE, URGENT),
+    (63, DELIVERED, MANUAL, NORMAL), (57, SHIPPED, MARKET, NORMAL), (51, SHIPPED, STORE, NORMAL),
     (47, CANCELLED_AFTER_ALLOCATION, STORE, NORMAL), (44, SHIPPED, MARKET, NORMAL),
     (38, SHIPPED, STORE, NORMAL), (31, SHIPPED, STORE, URGENT), (25, SHIPPED, MARKET, NORMAL),
     (19, SHIPPED, STORE, NORMAL), (16, CANCELLED, MANUAL, NORMAL), (13, SHIPPED, STORE, NORMAL),
-    (7, SHIPPED, MARKET, NORMAL), (4, SHIPPED, STORE, URGENT), (3, ALLOCATED, STORE, NORMAL),
-    (2, ALLOCATED, MARKET, NORMAL), (1, CANCELLED_AFTER_ALLOCATION, STORE, NORMAL),
+    (7, SHIPPED, MARKET, NORMAL), (4, PARTIALLY_SHIPPED, STORE, URGENT), (3, PACKED, STORE, NORMAL),
+    (2, PICKED, MARKET, NORMAL), (1, CANCELLED_AFTER_ALLOCATION, STORE, NORMAL),
     (1, ALLOCATED, STORE, PRESALE), (0, ALLOCATED, MANUAL, URGENT), (0, RECEIVED, STORE, NORMAL),
-    (0, RECEIVED, MARKET, NORMAL), (0, RECEIVED, STORE, NORMAL),
+    (0, REVIEWED, MARKET, NORMAL), (0, RECEIVED, STORE, NORMAL),
 )  # fmt: skip
 
 
@@ -766,6 +768,8 @@ class Command(BaseCommand):
                 orders.LineRequest(s.variant, rng.randint(1, biggest), s.variant.price)
                 for s in picked
             ]
+            if final == PARTIALLY_SHIPPED:  # two units at least, so that one can stay behind
+                lines[0] = orders.LineRequest(lines[0].variant, 2, lines[0].unit_price)
         name, login = rng.choice(CUSTOMERS)
         order = orders.order_create(
             number=number,
@@ -780,14 +784,31 @@ class Command(BaseCommand):
         )
         if final == RECEIVED:
             return
+        if final == REVIEWED:
+            orders.order_review(order=order, actor=self.user)
+            return
         if final == CANCELLED:
             orders.order_cancel(order=order, actor=self.user)
             return
         orders.order_allocate(order=order, warehouse=warehouse, actor=self.user)
         if final == CANCELLED_AFTER_ALLOCATION:
             orders.order_cancel(order=order, actor=self.user)
-        elif final == SHIPPED:
-            orders.order_ship(order=order, actor=self.user)
+            return
+        if final in (PICKED, PACKED):
+            orders.order_pick(order=order, actor=self.user)
+        if final == PACKED:
+            orders.order_pack(order=order, actor=self.user)
+        if final in (SHIPPED, DELIVERED, PARTIALLY_SHIPPED):
+            first = order.lines.order_by("pk").first()
+            orders.order_ship(
+                order=order,
+                carrier="SF Express",
+                tracking_number=f"SF{order.pk:010d}",
+                quantities={first.pk: 1} if final == PARTIALLY_SHIPPED else None,
+                actor=self.user,
+            )
+        if final == DELIVERED:
+            orders.order_deliver(order=order, actor=self.user)
 
     def customer_return(self) -> None:
         order = Order.objects.filter(status=Order.Status.SHIPPED).order_by("-pk").first()
