@@ -19,7 +19,7 @@ from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from backoffice.db import insert_select, record_history
+from backoffice.db import insert_select, record_history, refresh_statistics
 from backoffice.services import submission_claim
 from inventory.models import Movement, MovementKind, Stock
 
@@ -130,8 +130,10 @@ def listing_refresh_sold_out(*, products: models.QuerySet, actor: Any) -> Status
         if not _insert_events(candidates, kind=event, batch=batch, actor=actor):
             continue
         moved = _batch_products(batch)
-        changed += moved.update(status=new)
+        count = moved.update(status=new)
+        changed += count
         record_history(Product, moved, actor=actor, reason=event)
+        refresh_statistics(Product, count)
     return StatusChange(changed=changed, skipped=0)
 
 
@@ -233,6 +235,7 @@ def delist(
         if not changed:
             raise InvalidTransition(NOTHING_TO_DELIST)
         record_history(Product, delisted, actor=actor, reason=f"delisted: {reason}")
+        refresh_statistics(Product, changed)
     return StatusChange(changed=changed, skipped=total - changed)
 
 
@@ -264,6 +267,7 @@ def relist(
         if not changed:
             raise InvalidTransition(NOTHING_TO_RELIST)
         record_history(Product, relisted, actor=actor, reason="relisted")
+        refresh_statistics(Product, changed)
         listing_refresh_sold_out(products=relisted, actor=actor)
     return StatusChange(changed=changed, skipped=total - changed)
 

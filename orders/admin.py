@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib import admin, messages
 from django.db.models import Prefetch
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -16,13 +19,41 @@ from inventory.models import Allocation
 
 from . import services
 from .forms import (
+    RETURN_SELECT_ONE_ORDER,
+    RETURN_SELECT_ONE_RETURN,
     AllocateForm,
+    InspectReturnForm,
     ReceiveReturnForm,
     RejectReturnForm,
+    RequestReturnForm,
     ShipForm,
     tracking_by_number,
 )
 from .models import ApiToken, Order, OrderLine, ReturnLine, ReturnRequest, Shipment, ShipmentLine
+
+
+def only_one(modeladmin, request, queryset, message):
+    """The one selected row, or ``None`` after telling staff to select exactly one."""
+    if queryset.count() != 1:
+        modeladmin.message_user(request, message, messages.ERROR)
+        return None
+    return queryset.get()
+
+
+def refused(modeladmin, request, check) -> bool:
+    """Run a service's check; show its refusal as an error message and say whether it refused."""
+    try:
+        check()
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+        return True
+    return False
+
+
+def admin_link(obj) -> str:
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj)
 
 
 def each(modeladmin, request, queryset, operation, done: str) -> None:
@@ -135,6 +166,7 @@ class OrderAdmin(SimpleHistoryAdmin):
         "ship_action",
         "deliver_action",
         "cancel_action",
+        "request_return_action",
     ]
     fieldsets = [
         (None, {"fields": ["number", "channel", "external_reference", "priority", "status"]}),
@@ -335,6 +367,45 @@ class OrderAdmin(SimpleHistoryAdmin):
             gettext("%(count)s orders cancelled."),
         )
 
+    @admin.action(description=_("Request return…"), permissions=["change"])
+    def request_return_action(self, request, queryset):
+        order = only_one(self, request, queryset, RETURN_SELECT_ONE_ORDER)
+        if order is None or refused(self, request, lambda: services.require_returnable(order)):
+            return None
+        lines = list(
+            order.lines.filter(shipped_quantity__gt=0)
+            .select_related("variant__product")
+            .order_by("pk")
+        )
+
+        def perform(data):
+            created = services.return_request(
+                order=order,
+                lines=[
+                    services.ReturnLineRequest(line, quantity, data["reason"])
+                    for line, quantity in data["quantities"]
+                ],
+                kind=data["kind"],
+                note=data["note"],
+                actor=request.user,
+                submission_key=data["submission_key"],
+            )
+            return format_html(
+                gettext("Return {rma} requested for order {number}."),
+                rma=admin_link(created),
+                number=order.number,
+            )
+
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=RequestReturnForm,
+            title=_("Request return"),
+            perform=perform,
+            form_kwargs={"lines": lines, "left": services.returnable_quantities(order)},
+        )
+
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(SimpleHistoryAdmin):
@@ -430,7 +501,7 @@ class ReturnRequestAdmin(SimpleHistoryAdmin):
     ]
     fields = readonly_fields
     inlines = [ReturnLineInline]
-    actions = ["approve_action", "reject_action", "receive_action"]
+    actions = ["approve_action", "reject_action", "receive_action", "inspect_action"]
 
     def has_add_permission(self, request):
         return False  # requests come through orders.services.return_request
@@ -487,4 +558,51 @@ class ReturnRequestAdmin(SimpleHistoryAdmin):
             form_class=ReceiveReturnForm,
             title=_("Mark received"),
             perform=perform,
+        )
+
+    @admin.action(description=_("Inspect…"), permissions=["change"])
+    def inspect_action(self, request, queryset):
+        rma = only_one(self, request, queryset, RETURN_SELECT_ONE_RETURN)
+        if rma is None or refused(
+            self,
+            request,
+            lambda: services.require_return_status(
+                rma, ReturnRequest.Status.RECEIVED, services.ACTION_INSPECTED
+            ),
+        ):
+            return None
+        lines = list(rma.lines.select_related("order_line__variant").order_by("pk"))
+        refund = (
+            services.return_value(rma) if rma.kind == ReturnRequest.Kind.REFUND else Decimal("0")
+        )
+
+        def perform(data):
+            done = services.return_inspect(
+                return_request=rma,
+                results=data["results"],
+                refund_amount=data["refund_amount"],
+                actor=request.user,
+                submission_key=data["submission_key"],
+            )
+            if done.replacement_order is None:
+                return format_html(
+                    gettext("{rma} inspected; refund {refund}."),
+                    rma=admin_link(done),
+                    refund=done.refund_amount,
+                )
+            return format_html(
+                gettext("{rma} inspected; refund {refund}; replacement order {order} created."),
+                rma=admin_link(done),
+                refund=done.refund_amount,
+                order=admin_link(done.replacement_order),
+            )
+
+        return form_action(
+            self,
+            request,
+            queryset,
+            form_class=InspectReturnForm,
+            title=_("Inspect"),
+            perform=perform,
+            form_kwargs={"lines": lines, "refund": refund},
         )

@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 
@@ -283,11 +284,12 @@ class ReturnRequest(models.Model):
     """A customer's return or exchange (退換貨) of shipped lines of one order."""
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", _("Requested")
-        APPROVED = "approved", _("Approved")
-        REJECTED = "rejected", _("Rejected")
-        RECEIVED = "received", _("Received")
-        INSPECTED = "inspected", _("Inspected")
+        # A context of their own: "Received" is also an order status, translated differently.
+        REQUESTED = "requested", pgettext_lazy("return status", "Requested")
+        APPROVED = "approved", pgettext_lazy("return status", "Approved")
+        REJECTED = "rejected", pgettext_lazy("return status", "Rejected")
+        RECEIVED = "received", pgettext_lazy("return status", "Received")
+        INSPECTED = "inspected", pgettext_lazy("return status", "Inspected")
 
     class Kind(models.TextChoices):
         REFUND = "refund", _("Return for refund")
@@ -309,7 +311,7 @@ class ReturnRequest(models.Model):
     decision_note = models.TextField(_("decision note"), blank=True, editable=False)
     warehouse = models.ForeignKey(
         "inventory.Warehouse",
-        verbose_name=_("received at"),
+        verbose_name=_("receiving warehouse"),
         null=True,
         blank=True,
         related_name="+",

@@ -52,6 +52,7 @@ from .flow import (
     resolve_skus,
 )
 from .returns import (
+    ACTION_INSPECTED,
     RETURN_BAD_REASON,
     RETURN_FOREIGN_LINE,
     RETURN_INSPECT_MISSING,
@@ -66,11 +67,15 @@ from .returns import (
     RETURN_WRONG_STATUS,
     Inspection,
     ReturnLineRequest,
+    require_return_status,
+    require_returnable,
     return_approve,
     return_inspect,
     return_receive,
     return_reject,
     return_request,
+    return_value,
+    returnable_quantities,
 )
 from .tokens import (
     TOKEN_INVALID,
@@ -115,6 +120,7 @@ __all__ = [
     "RETURN_REJECT_NEEDS_NOTE",
     "RETURN_TOO_MANY",
     "RETURN_WRONG_STATUS",
+    "ACTION_INSPECTED",
     "SHIP_NEEDS_CARRIER",
     "SHIP_NOTHING",
     "SHIP_TOO_MANY",
@@ -141,11 +147,15 @@ __all__ = [
     "order_place",
     "order_review",
     "order_ship",
+    "require_return_status",
+    "require_returnable",
     "resolve_skus",
     "return_approve",
     "return_inspect",
     "return_receive",
     "return_reject",
     "return_request",
+    "return_value",
+    "returnable_quantities",
     "review_flag_message",
 ]

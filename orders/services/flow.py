@@ -548,18 +548,26 @@ def order_deliver(*, order: Order, actor: Any) -> Order:
 
 
 def order_cancel(*, order: Order, actor: Any) -> int:
-    """Cancel an order not yet shipped, releasing exactly what it had allocated.
+    """Cancel what is left of an order, releasing exactly what it still has allocated.
 
-    Returns the number of units released. Refuses an order that has shipped
-    anything (return it instead), is delivered or already cancelled.
+    Returns the number of units released. An order that shipped nothing
+    becomes cancelled. A partially shipped order keeps its shipped units
+    (they stay shipped, and can be delivered and returned): only the
+    unshipped remainder is released, the order becomes shipped — nothing
+    more will go — and ``cancelled_at`` records when the rest was cancelled.
+    Writes no movement: releasing a reservation leaves on hand as it is.
+    Refuses an order that is fully shipped, delivered or already cancelled.
     """
     with transaction.atomic():
         order = locked(order)
-        require(order, CANCELLABLE, ACTION_CANCELLED)
+        require(order, (*CANCELLABLE, Order.Status.PARTIALLY_SHIPPED), ACTION_CANCELLED)
         released = 0
         for allocation in _allocations(order):
             released += inventory.release(allocation=allocation, actor=actor)
-        order.status = Order.Status.CANCELLED
+        if order.status == Order.Status.PARTIALLY_SHIPPED:
+            order.status = Order.Status.SHIPPED
+        else:
+            order.status = Order.Status.CANCELLED
         order.cancelled_at = timezone.now()
         order.save(update_fields=["status", "cancelled_at"])
     return released

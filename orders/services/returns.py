@@ -18,13 +18,14 @@ from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from backoffice.services import submission_claim
 from catalog.models import Variant
 from inventory import services as inventory
 from inventory.models import MovementKind, Stock, Warehouse
 from suppliers.models import Supplier
 
 from ..models import Order, OrderLine, ReturnLine, ReturnReason, ReturnRequest
-from ._base import ORDER_BAD_QUANTITY, OrderError, locked
+from ._base import ORDER_BAD_QUANTITY, ORDER_UNKNOWN_CHOICE, OrderError, locked
 from .flow import LineRequest, _amount, order_create
 
 RETURN_NOT_SHIPPED = gettext_lazy(
@@ -80,7 +81,8 @@ def _locked(return_request: ReturnRequest) -> ReturnRequest:
     )
 
 
-def _require(return_request: ReturnRequest, status: str, action) -> None:
+def require_return_status(return_request: ReturnRequest, status: str, action) -> None:
+    """Refuse unless ``return_request`` is in ``status``."""
     if return_request.status != status:
         raise OrderError(
             RETURN_WRONG_STATUS
@@ -92,6 +94,35 @@ def _require(return_request: ReturnRequest, status: str, action) -> None:
         )
 
 
+def require_returnable(order: Order) -> None:
+    """Refuse an order that has shipped nothing (yet) or is not in a returnable status."""
+    if order.status not in RETURNABLE:
+        raise OrderError(
+            RETURN_NOT_SHIPPED % {"number": order.number, "status": order.get_status_display()}
+        )
+
+
+def returnable_quantities(order: Order) -> dict[int, int]:
+    """Units each order line can still be returned: shipped, less those in returns not rejected."""
+    pending = dict(
+        ReturnLine.objects.filter(order_line__order=order)
+        .exclude(return_request__status=R.REJECTED)
+        .values("order_line")
+        .annotate(n=Sum("quantity"))
+        .values_list("order_line", "n")
+    )
+    return {
+        pk: max(shipped - pending.get(pk, 0), 0)
+        for pk, shipped in order.lines.values_list("pk", "shipped_quantity")
+    }
+
+
+def return_value(return_request: ReturnRequest) -> Decimal:
+    """What the returned lines were paid: the most a refund for them can be."""
+    lines = return_request.lines.select_related("order_line")
+    return sum((_line_value(line.order_line, line.quantity) for line in lines), Decimal("0.00"))
+
+
 def return_request(
     *,
     order: Order,
@@ -99,29 +130,24 @@ def return_request(
     actor: Any,
     kind: str = ReturnRequest.Kind.REFUND,
     note: str = "",
+    submission_key: str | None = None,
 ) -> ReturnRequest:
     """Record a customer's request to return (or exchange) shipped units.
 
     Refuses orders that shipped nothing, no lines, lines of another order,
-    bad quantities, unknown reasons, and more units than were shipped and
-    not already in another (not rejected) return.
+    bad quantities, unknown reasons or kinds, more units than were shipped
+    and not already in another (not rejected) return, and a form submitted
+    twice (``submission_key``).
     """
     if not lines:
         raise OrderError(RETURN_NO_LINES)
+    if kind not in ReturnRequest.Kind.values:
+        raise OrderError(ORDER_UNKNOWN_CHOICE % {"field": "kind", "value": kind})
     with transaction.atomic():
         order = locked(order)
-        if order.status not in RETURNABLE:
-            raise OrderError(
-                RETURN_NOT_SHIPPED % {"number": order.number, "status": order.get_status_display()}
-            )
+        require_returnable(order)
         own = {line.pk: line for line in order.lines.select_related("variant")}
-        pending = dict(
-            ReturnLine.objects.filter(order_line__order=order)
-            .exclude(return_request__status=R.REJECTED)
-            .values("order_line")
-            .annotate(n=Sum("quantity"))
-            .values_list("order_line", "n")
-        )
+        left = returnable_quantities(order)
         for index, line in enumerate(lines, start=1):
             quantity = line.quantity
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
@@ -131,13 +157,13 @@ def return_request(
             if line.reason not in ReturnReason.values:
                 raise OrderError(RETURN_BAD_REASON % {"line": index, "reason": line.reason})
             current = own[line.order_line.pk]
-            left = current.shipped_quantity - pending.get(current.pk, 0)
-            if quantity > left:
+            if quantity > left[current.pk]:
                 raise OrderError(
                     RETURN_TOO_MANY
-                    % {"sku": current.variant.sku, "quantity": quantity, "left": max(left, 0)}
+                    % {"sku": current.variant.sku, "quantity": quantity, "left": left[current.pk]}
                 )
-            pending[current.pk] = pending.get(current.pk, 0) + quantity
+            left[current.pk] -= quantity
+        submission_claim(key=submission_key, operation="return_request", actor=actor)
         request = ReturnRequest.objects.create(
             order=order, kind=kind, note=note, warehouse=order.warehouse, actor=actor
         )
@@ -157,7 +183,7 @@ def return_request(
 def _decide(return_request: ReturnRequest, *, status: str, action, note: str) -> ReturnRequest:
     with transaction.atomic():
         return_request = _locked(return_request)
-        _require(return_request, R.REQUESTED, action)
+        require_return_status(return_request, R.REQUESTED, action)
         return_request.status = status
         return_request.decision_note = note
         return_request.decided_at = timezone.now()
@@ -187,7 +213,7 @@ def return_receive(
     """
     with transaction.atomic():
         return_request = _locked(return_request)
-        _require(return_request, R.APPROVED, ACTION_RECEIVED)
+        require_return_status(return_request, R.APPROVED, ACTION_RECEIVED)
         warehouse = warehouse or return_request.warehouse or return_request.order.warehouse
         if warehouse is None:
             raise OrderError(RETURN_NO_WAREHOUSE)
@@ -215,6 +241,7 @@ def return_inspect(
     results: Mapping[int, Inspection],
     refund_amount: Decimal,
     actor: Any,
+    submission_key: str | None = None,
 ) -> ReturnRequest:
     """Record the inspection of every returned line, move the stock and the refund.
 
@@ -224,11 +251,12 @@ def return_inspect(
     return-to-supplier movement, so the ledger shows both. An exchange gets
     its replacement order (at no charge) here. Refuses a line left out,
     quantities that do not add up, a supplier missing, and a refund below
-    zero or above the returned lines' value.
+    zero or above the returned lines' value, and a form submitted twice
+    (``submission_key``).
     """
     with transaction.atomic():
         return_request = _locked(return_request)
-        _require(return_request, R.RECEIVED, ACTION_INSPECTED)
+        require_return_status(return_request, R.RECEIVED, ACTION_INSPECTED)
         order = return_request.order
         lines = list(
             return_request.lines.select_related("order_line__variant__product").order_by("pk")
@@ -253,6 +281,7 @@ def return_inspect(
         refund = _amount(refund_amount, 1, "refund")
         if refund < 0 or refund > limit:
             raise OrderError(RETURN_REFUND_RANGE % {"limit": limit})
+        submission_claim(key=submission_key, operation="return_inspect", actor=actor)
 
         warehouse = return_request.warehouse
         stock_ids = dict(
@@ -298,7 +327,7 @@ def return_inspect(
         )
         if return_request.kind == ReturnRequest.Kind.EXCHANGE:
             return_request.replacement_order = _replacement(return_request, lines, actor)
-        return_request.refund_amount = refund
+        return_request.refund_amount = refund.quantize(Decimal("0.01"))
         return_request.status = R.INSPECTED
         return_request.inspected_at = timezone.now()
         return_request.save(

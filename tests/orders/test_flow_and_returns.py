@@ -159,7 +159,63 @@ def test_shipping_without_tracking_is_refused(snapshot, order, warehouse, admin_
     )
 
 
-def test_cancel_after_partial_shipment_is_refused(
+def test_cancel_after_partial_shipment_releases_exactly_the_unshipped_remainder(
+    order, stocked_variant, cap, warehouse, admin_user
+):
+    services.order_allocate(order=order, warehouse=warehouse, actor=admin_user)
+    shirt = order.lines.get(variant=stocked_variant)
+    cap_line = order.lines.get(variant=cap)
+    services.order_ship(
+        order=order, carrier="SF", tracking_number="T", quantities={shirt.pk: 1}, actor=None
+    )
+    assert (level(stocked_variant, warehouse), level(cap, warehouse)) == ((9, 3), (3, 2))
+    ledger = sorted(Movement.objects.values_list("pk", "stock_id", "kind", "quantity"))
+
+    released = services.order_cancel(order=order, actor=admin_user)
+
+    assert released == 3 + 2  # the 3 shirts and 2 caps not shipped, nothing more
+    assert (level(stocked_variant, warehouse), level(cap, warehouse)) == ((9, 0), (3, 0))
+    assert sorted(Movement.objects.values_list("pk", "stock_id", "kind", "quantity")) == ledger
+    assert dict(order.lines.values_list("pk", "shipped_quantity")) == {shirt.pk: 1, cap_line.pk: 0}
+    order.refresh_from_db()
+    assert order.status == Order.Status.SHIPPED and order.cancelled_at is not None
+    # What was shipped can still be delivered and returned.
+    services.order_deliver(order=order, actor=admin_user)
+    services.return_request(
+        order=order, lines=[ReturnLineRequest(shirt, 1, "other")], actor=admin_user
+    )
+
+
+def test_cancel_after_partial_shipment_leaves_other_orders_allocations(
+    order, stocked_variant, warehouse, admin_user
+):
+    other = services.order_create(
+        number="SO-2",
+        customer_name="Han",
+        lines=[LineRequest(stocked_variant, 2, Decimal("19.90"))],
+        actor=None,
+    )
+    services.order_allocate(order=other, warehouse=warehouse, actor=admin_user)
+    services.order_allocate(order=order, warehouse=warehouse, actor=admin_user)
+    shirt = order.lines.get(variant=stocked_variant)
+    services.order_ship(
+        order=order, carrier="SF", tracking_number="T", quantities={shirt.pk: 4}, actor=None
+    )
+    assert level(stocked_variant, warehouse) == (6, 2)
+    assert services.order_cancel(order=order, actor=admin_user) == 2  # the caps only
+    assert level(stocked_variant, warehouse) == (6, 2)  # SO-2 keeps its two shirts
+
+
+def test_cancel_of_a_fully_shipped_order_is_refused(snapshot, shipped, admin_user):
+    refused(
+        snapshot,
+        services.ORDER_WRONG_STATUS
+        % {"number": "SO-1", "status": "Shipped", "action": "cancelled"},
+        lambda: services.order_cancel(order=shipped, actor=admin_user),
+    )
+
+
+def test_cancel_twice_after_partial_shipment_is_refused(
     snapshot, order, stocked_variant, warehouse, admin_user
 ):
     services.order_allocate(order=order, warehouse=warehouse, actor=admin_user)
@@ -167,10 +223,11 @@ def test_cancel_after_partial_shipment_is_refused(
     services.order_ship(
         order=order, carrier="SF", tracking_number="T", quantities={line.pk: 1}, actor=None
     )
+    services.order_cancel(order=order, actor=admin_user)
     refused(
         snapshot,
         services.ORDER_WRONG_STATUS
-        % {"number": "SO-1", "status": "Partially shipped", "action": "cancelled"},
+        % {"number": "SO-1", "status": "Shipped", "action": "cancelled"},
         lambda: services.order_cancel(order=order, actor=admin_user),
     )
 
@@ -316,3 +373,43 @@ def test_rejected_return_needs_a_note_and_frees_the_units(shipped, stocked_varia
     services.return_request(
         order=shipped, lines=[ReturnLineRequest(line, 4, "changed_mind")], actor=admin_user
     )
+
+
+def test_return_of_an_unknown_kind_is_refused(snapshot, shipped, stocked_variant, admin_user):
+    line = shipped.lines.get(variant=stocked_variant)
+    refused(
+        snapshot,
+        services.ORDER_UNKNOWN_CHOICE % {"field": "kind", "value": "swap"},
+        lambda: services.return_request(
+            order=shipped, lines=[ReturnLineRequest(line, 1, "other")], kind="swap", actor=None
+        ),
+    )
+
+
+def test_returnable_quantities_leave_out_pending_returns(shipped, stocked_variant, cap, admin_user):
+    shirt = shipped.lines.get(variant=stocked_variant)
+    cap_line = shipped.lines.get(variant=cap)
+    rejected = services.return_request(
+        order=shipped, lines=[ReturnLineRequest(cap_line, 2, "other")], actor=admin_user
+    )
+    services.return_reject(return_request=rejected, note="Worn", actor=admin_user)
+    services.return_request(
+        order=shipped, lines=[ReturnLineRequest(shirt, 3, "other")], actor=admin_user
+    )
+    assert services.returnable_quantities(shipped) == {shirt.pk: 1, cap_line.pk: 2}
+
+
+def test_return_status_labels_have_their_own_translation_context(monkeypatch):
+    from django.utils import translation
+
+    seen = []
+
+    def pgettext(context, message):
+        seen.append((context, message))
+        return message
+
+    monkeypatch.setattr(translation._trans, "pgettext", pgettext, raising=False)
+    assert str(ReturnRequest.Status.RECEIVED.label) == "Received"
+    assert seen == [("return status", "Received")]
+    field = ReturnRequest._meta.get_field("warehouse")
+    assert str(field.verbose_name) == "receiving warehouse"

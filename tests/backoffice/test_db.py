@@ -1,0 +1,56 @@
+"""Set-based helpers: INSERT … SELECT, history records, statistics after bulk changes."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.db.models import F, Value
+from django.test.utils import CaptureQueriesContext
+
+from backoffice import db
+from catalog.models import ListingEvent, Product
+
+from ..factories import ProductFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_insert_select_writes_one_row_per_selected_row_in_one_statement():
+    products = ProductFactory.create_batch(5)
+    tag = TagFactory()
+    with CaptureQueriesContext(connection) as queries:
+        written = db.insert_select(
+            Product.tags.through,
+            {"product_id": F("pk"), "tag_id": Value(tag.pk)},
+            Product.objects.filter(pk__in=[p.pk for p in products[:3]]),
+        )
+    assert written == 3
+    assert len(queries) == 1
+    assert set(tag.products.values_list("pk", flat=True)) == {p.pk for p in products[:3]}
+
+
+def test_record_history_copies_the_rows_with_actor_and_reason(admin_user):
+    products = ProductFactory.create_batch(3)
+    before = Product.history.count()
+    db.record_history(Product, Product.objects.all(), actor=admin_user, reason="bulk edit")
+    records = Product.history.order_by("-history_id")[:3]
+    assert Product.history.count() == before + 3
+    assert {r.history_user_id for r in records} == {admin_user.pk}
+    assert {r.history_change_reason for r in records} == {"bulk edit"}
+    assert {r.id for r in records} == {p.pk for p in products}
+
+
+def test_ignore_conflicts_needs_a_filtered_selection():
+    with pytest.raises(ValueError, match="filtered queryset"):
+        db.insert_select(
+            ListingEvent, {"product_id": F("pk")}, Product.objects.all(), ignore_conflicts=True
+        )
+
+
+@pytest.mark.postgres
+def test_statistics_are_refreshed_after_a_big_bulk_change(monkeypatch):
+    monkeypatch.setattr(db, "STATISTICS_AFTER", 2)
+    with CaptureQueriesContext(connection) as queries:
+        db.refresh_statistics(Product, 1)
+        db.refresh_statistics(Product, 2)
+    assert [q["sql"] for q in queries] == ['ANALYZE "catalog_product"']
