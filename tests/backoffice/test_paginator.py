@@ -41,3 +41,14 @@ def test_unfiltered_big_table_uses_the_planner_estimate(monkeypatch):
     assert "reltuples" in queries[0]["sql"]
     assert "count(" not in " ".join(q["sql"].lower() for q in queries)
     assert 20 <= count <= 40
+
+
+@pytest.mark.postgres
+def test_title_search_has_a_trigram_index_on_postgresql():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexdef FROM pg_indexes WHERE indexname = 'catalog_product_title_trgm'"
+        )
+        (definition,) = cursor.fetchone()
+    assert "gin_trgm_ops" in definition
+    assert "upper" in definition.lower()
