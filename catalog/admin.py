@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action, report
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SKU_SEARCH_LIMIT, SkuSearchMixin, matching_variant_ids
 from backoffice.paginator import EstimatedCountPaginator
 from inventory import services as inventory
@@ -90,19 +91,13 @@ class ProductImageInline(admin.TabularInline):
     fields = ["position", "image", "url", "alt_text"]
 
 
-class ListingEventInline(admin.TabularInline):
+class ListingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ListingEvent
     extra = 0
     can_delete = False
     fields = ["created_at", "kind", "reason", "note", "on_hand", "available", "units_sold_30d"]
     readonly_fields = fields
     ordering = ["-created_at"]
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Product)
@@ -446,7 +441,7 @@ class VariantAdmin(SkuSearchMixin, SimpleHistoryAdmin):
 
 
 @admin.register(ListingEvent)
-class ListingEventAdmin(admin.ModelAdmin):
+class ListingEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "product",
@@ -463,12 +458,3 @@ class ListingEventAdmin(admin.ModelAdmin):
     search_fields = ["product__title", "=batch"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

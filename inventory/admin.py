@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
@@ -161,11 +162,15 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def _per_row(self, queryset, operation):
+    def _per_row(self, request, queryset, data, operation_name, operation):
+        """Run ``operation`` on each selected stock row, all or none, once per form."""
         count = queryset.count()
         if count > PER_ROW_ACTION_LIMIT:
             raise DomainError(TOO_MANY_ROWS % {"limit": PER_ROW_ACTION_LIMIT, "count": count})
         with transaction.atomic():
+            submission_claim(
+                key=data["submission_key"], operation=operation_name, actor=request.user
+            )
             rows = list(queryset.select_related("variant", "warehouse").order_by("pk"))
             for stock in rows:
                 operation(stock)
@@ -174,19 +179,19 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     @admin.action(description=_("Adjust on hand…"), permissions=["change"])
     def adjust_action(self, request, queryset):
         def perform(data):
-
-            with transaction.atomic():
-                submission_claim(key=data["submission_key"], operation="adjust", actor=request.user)
-                count = self._per_row(
-                    queryset,
-                    lambda stock: services.adjust(
-                        variant=stock.variant,
-                        warehouse=stock.warehouse,
-                        quantity=data["quantity"],
-                        reason=data["reason"],
-                        actor=request.user,
-                    ),
-                )
+            count = self._per_row(
+                request,
+                queryset,
+                data,
+                "adjust",
+                lambda stock: services.adjust(
+                    variant=stock.variant,
+                    warehouse=stock.warehouse,
+                    quantity=data["quantity"],
+                    reason=data["reason"],
+                    actor=request.user,
+                ),
+            )
             return gettext("On hand changed by %(quantity)+d on %(count)s stock rows.") % {
                 "quantity": data["quantity"],
                 "count": count,
@@ -199,22 +204,20 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     @admin.action(description=_("Transfer to another warehouse…"), permissions=["change"])
     def transfer_action(self, request, queryset):
         def perform(data):
-
-            with transaction.atomic():
-                submission_claim(
-                    key=data["submission_key"], operation="transfer", actor=request.user
-                )
-                count = self._per_row(
-                    queryset,
-                    lambda stock: services.transfer(
-                        variant=stock.variant,
-                        source=stock.warehouse,
-                        destination=data["destination"],
-                        quantity=data["quantity"],
-                        reason=data["reason"],
-                        actor=request.user,
-                    ),
-                )
+            count = self._per_row(
+                request,
+                queryset,
+                data,
+                "transfer",
+                lambda stock: services.transfer(
+                    variant=stock.variant,
+                    source=stock.warehouse,
+                    destination=data["destination"],
+                    quantity=data["quantity"],
+                    reason=data["reason"],
+                    actor=request.user,
+                ),
+            )
             return gettext("%(quantity)s units of %(count)s SKUs moved to %(warehouse)s.") % {
                 "quantity": data["quantity"],
                 "count": count,
@@ -233,17 +236,8 @@ def _stock_ids(term: str) -> list[int]:
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written only by services: viewable, never added, changed or deleted here."""
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(Movement)

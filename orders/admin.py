@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
+from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
 from inventory.models import Allocation
@@ -97,16 +98,10 @@ class OrderLineInline(admin.TabularInline):
         return obj is None and super().has_add_permission(request, obj)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class ShipmentInline(ReadOnlyInline):

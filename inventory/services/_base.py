@@ -142,11 +142,12 @@ def _write_movement(
     )
 
 
-def _insufficient(stock: Stock, requested: int) -> dict:
-    current = Stock.objects.filter(pk=stock.pk).values("on_hand", "allocated").get()
+def _insufficient(stock_id: int, sku: str, warehouse_code: str, requested: int) -> dict:
+    """One line of an InsufficientStock: what was asked and what is free now."""
+    current = Stock.objects.filter(pk=stock_id).values("on_hand", "allocated").get()
     return {
-        "sku": stock.variant.sku,
-        "warehouse": stock.warehouse.code,
+        "sku": sku,
+        "warehouse": warehouse_code,
         "requested": requested,
         "available": max(current["on_hand"] - current["allocated"], 0),
     }
@@ -163,7 +164,9 @@ def _take_free_units(stock: Stock, quantity: int) -> None:
         on_hand=F("on_hand") - quantity
     )
     if not updated:
-        _raise_insufficient([_insufficient(stock, quantity)])
+        _raise_insufficient(
+            [_insufficient(stock.pk, stock.variant.sku, stock.warehouse.code, quantity)]
+        )
 
 
 def _refresh_products(product_ids: Iterable[int], actor: Any) -> None:

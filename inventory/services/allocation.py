@@ -25,6 +25,7 @@ from ._base import (
     _actor_id,
     _check_quantity,
     _check_warehouse,
+    _insufficient,
     _raise_insufficient,
     _refresh_products,
     _stock_row,
@@ -172,7 +173,11 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
                     left = cursor.fetchone()
                     if left is None:
                         line = by_key[key]
-                        short.append(_short_line(stock_id, line, wanted[key]))
+                        short.append(
+                            _insufficient(
+                                stock_id, line.variant.sku, line.warehouse.code, wanted[key]
+                            )
+                        )
                     elif left[0] <= 0:
                         exhausted.append(product_id)
             if short:
@@ -183,16 +188,6 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
             raise InvalidOperation(ALREADY_ALLOCATED % {"reference": reference}) from None
         raise
     return allocations
-
-
-def _short_line(stock_id: int, line: AllocationLine, requested: int) -> dict:
-    current = Stock.objects.filter(pk=stock_id).values("on_hand", "allocated").get()
-    return {
-        "sku": line.variant.sku,
-        "warehouse": line.warehouse.code,
-        "requested": requested,
-        "available": max(current["on_hand"] - current["allocated"], 0),
-    }
 
 
 def _consume_allocation(allocation: Allocation, quantity: int | None) -> int:
