@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django_filters",
     "import_export",
     "simple_history",
+    "django_celery_beat",
     "backoffice.apps.BackofficeConfig",
     "catalog",
     "inventory",
@@ -213,6 +214,30 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TIMEZONE = TIME_ZONE
+# A broker that is down must not hold a web request: publishing gives up after
+# about a second and the outbox row stays pending for the periodic re-dispatch.
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+DJANGO_CELERY_BEAT_TZ_AWARE = True
+
+# --- Outbox and scheduled jobs -------------------------------------------------------
+OUTBOX_MAX_ATTEMPTS = env_int("OUTBOX_MAX_ATTEMPTS", 8)
+OUTBOX_RETRY_BASE_SECONDS = env_int("OUTBOX_RETRY_BASE_SECONDS", 30)
+# Below the broker's visibility timeout (3600 s): no retry ETA outlives it.
+OUTBOX_RETRY_MAX_SECONDS = min(env_int("OUTBOX_RETRY_MAX_SECONDS", 3000), 3000)
+OUTBOX_LEASE_MARGIN_SECONDS = env_int("OUTBOX_LEASE_MARGIN_SECONDS", 60)
+OUTBOX_REDISPATCH_GRACE_SECONDS = env_int("OUTBOX_REDISPATCH_GRACE_SECONDS", 60)
+STOCKROOM_ALERT_EMAILS = env_list("STOCKROOM_ALERT_EMAILS", [])
+STOCKROOM_SITE_NAME = os.environ.get("STOCKROOM_SITE_NAME", "Stockroom")
+SLOW_MOVER_DAYS = env_int("SLOW_MOVER_DAYS", 90)
+STALE_ALLOCATION_DAYS = env_int("STALE_ALLOCATION_DAYS", 14)
 
 # --- E-mail -----------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get(
@@ -226,6 +251,8 @@ EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 20)
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "mail"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "stockroom@localhost")
 
 # --- Security ---------------------------------------------------------------

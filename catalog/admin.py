@@ -28,7 +28,7 @@ from .forms import (
     SetCategoryForm,
     TagsForm,
 )
-from .models import Category, ListingEvent, Product, ProductImage, Tag, Variant
+from .models import Category, ListingEvent, Product, ProductImage, StockWatch, Tag, Variant
 
 
 def _stock_total(expression, outer: str) -> Coalesce:
@@ -456,5 +456,18 @@ class ListingEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["product", "actor"]
     list_filter = ["kind", "reason"]
     search_fields = ["product__title", "=batch"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+
+@admin.register(StockWatch)
+class StockWatchAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "email", "product", "notified_at"]
+    list_select_related = ["product"]
+    list_filter = [("notified_at", admin.EmptyFieldListFilter)]
+    search_fields = ["=email"]
+    autocomplete_fields = ["product"]
+    fields = ["product", "email", "notified_at"]
+    readonly_fields = ["notified_at"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator

@@ -328,3 +328,33 @@ class ListingEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · {self.product_id}"
+
+
+class StockWatch(models.Model):
+    """A customer who asked to hear when a product is back (a back-in-stock watcher).
+
+    Told by e-mail when the product is delisted, and when it is back on sale
+    (relisted or restocked); the second message fulfils the watch.
+    """
+
+    product = models.ForeignKey(
+        Product, verbose_name=_("product"), related_name="watches", on_delete=models.CASCADE
+    )
+    email = models.EmailField(_("e-mail"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    notified_at = models.DateTimeField(_("told it is back at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("back-in-stock watcher")
+        verbose_name_plural = _("back-in-stock watchers")
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "email"],
+                condition=models.Q(notified_at__isnull=True),
+                name="stockwatch_one_open_per_email",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.product_id}"

@@ -20,6 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
 from backoffice.db import insert_select, record_history, refresh_statistics
+from backoffice.notifications import listing_notify
 from backoffice.services import submission_claim
 from inventory.models import Movement, MovementKind, Stock
 
@@ -134,6 +135,7 @@ def listing_refresh_sold_out(*, products: models.QuerySet, actor: Any) -> Status
         changed += count
         record_history(Product, moved, actor=actor, reason=event)
         refresh_statistics(Product, count)
+        listing_notify(batch=batch)
     return StatusChange(changed=changed, skipped=0)
 
 
@@ -164,6 +166,7 @@ def publish(*, products: models.QuerySet, actor: Any) -> StatusChange:
             raise InvalidTransition(NOTHING_TO_PUBLISH)
         record_history(Product, published, actor=actor, reason="published")
         listing_refresh_sold_out(products=published, actor=actor)
+        listing_notify(batch=batch)
     return StatusChange(changed=changed, skipped=total - changed)
 
 
@@ -236,6 +239,7 @@ def delist(
             raise InvalidTransition(NOTHING_TO_DELIST)
         record_history(Product, delisted, actor=actor, reason=f"delisted: {reason}")
         refresh_statistics(Product, changed)
+        listing_notify(batch=batch)
     return StatusChange(changed=changed, skipped=total - changed)
 
 
@@ -269,6 +273,7 @@ def relist(
         record_history(Product, relisted, actor=actor, reason="relisted")
         refresh_statistics(Product, changed)
         listing_refresh_sold_out(products=relisted, actor=actor)
+        listing_notify(batch=batch)
     return StatusChange(changed=changed, skipped=total - changed)
 
 

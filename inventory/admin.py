@@ -13,15 +13,25 @@ from simple_history.admin import SimpleHistoryAdmin
 from backoffice.admin_actions import form_action
 from backoffice.admin_filters import FilterSetListFilter
 from backoffice.admin_readonly import ReadOnlyAdminMixin
+from backoffice.admin_run_now import RunNowMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
 from backoffice.services import submission_claim
 
-from . import services
+from . import services, tasks
 from .filters import StockLevelFilterSet
 from .forms import AdjustForm, TransferForm
-from .models import Allocation, Location, Movement, Stock, Warehouse
+from .models import (
+    Allocation,
+    Location,
+    Movement,
+    Stock,
+    StockAlert,
+    StockAuditFinding,
+    StockAuditRun,
+    Warehouse,
+)
 
 # Per-row actions (adjust, transfer) are for a handful of rows; big changes go
 # through restock or a stock import, which are set-based.
@@ -293,3 +303,115 @@ class AllocationAdmin(SkuSearchMixin, ReadOnlyAdmin):
     @admin.display(description=_("warehouse"))
     def warehouse(self, obj):
         return obj.stock.warehouse.code
+
+
+class FindingInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StockAuditFinding
+    fields = ["kind", "sku", "warehouse", "expected", "actual", "allocation"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("stock__variant", "stock__warehouse", "allocation")
+        )
+
+    @admin.display(description=_("SKU"))
+    def sku(self, obj):
+        return obj.stock.variant.sku
+
+    @admin.display(description=_("warehouse"))
+    def warehouse(self, obj):
+        return obj.stock.warehouse.code
+
+
+@admin.register(StockAuditRun)
+class StockAuditRunAdmin(RunNowMixin, ReadOnlyAdmin):
+    list_display = [
+        "started_at",
+        "findings_count",
+        "stock_rows",
+        "movements",
+        "duration_ms",
+        "actor",
+    ]
+    list_select_related = ["actor"]
+    date_hierarchy = "started_at"
+    inlines = [FindingInline]
+    run_now_task = tasks.stock_audit_now
+    run_now_label = _("Run the stock audit now")
+    run_now_message = _("The stock audit was started; its result appears in this list.")
+    run_now_permission = "inventory.run_stock_audit"
+
+
+class AlertStateFilter(admin.SimpleListFilter):
+    title = _("state")
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Open")), ("resolved", _("Resolved")), ("all", _("All"))]
+
+    def choices(self, changelist):
+        # Open is the default: what needs attention now.
+        for value, label in self.lookup_choices:
+            selected = (self.value() or "open") == value
+            yield {
+                "selected": selected,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request, queryset):
+        state = self.value() or "open"
+        if state == "open":
+            return queryset.filter(resolved_at__isnull=True)
+        if state == "resolved":
+            return queryset.filter(resolved_at__isnull=False)
+        return queryset
+
+
+@admin.register(StockAlert)
+class StockAlertAdmin(SkuSearchMixin, RunNowMixin, ReadOnlyAdmin):
+    list_display = [
+        "kind",
+        "sku",
+        "warehouse",
+        "on_hand_now",
+        "available_now",
+        "threshold",
+        "opened_at",
+        "resolved_at",
+    ]
+    list_select_related = ["stock__variant", "stock__warehouse"]
+    list_filter = [AlertStateFilter, "kind", "stock__warehouse"]
+    search_fields = ["stock__variant__sku__exact"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    run_now_task = tasks.stock_alerts_now
+    run_now_label = _("Refresh the alerts now")
+    run_now_message = _("The alerts were refreshed.")
+    run_now_permission = "inventory.refresh_stock_alerts"
+
+    def sku_search(self, term):
+        ids = _stock_ids(term)
+        return Q(stock_id__in=ids) if ids else None
+
+    @admin.display(description=_("SKU"), ordering="stock__variant__sku")
+    def sku(self, obj):
+        return obj.stock.variant.sku
+
+    @admin.display(description=_("warehouse"))
+    def warehouse(self, obj):
+        return obj.stock.warehouse.code
+
+    @admin.display(description=_("on hand now"))
+    def on_hand_now(self, obj):
+        return obj.stock.on_hand
+
+    @admin.display(description=_("available now"))
+    def available_now(self, obj):
+        return obj.stock.on_hand - obj.stock.allocated

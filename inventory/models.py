@@ -245,3 +245,111 @@ class Allocation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.reference}: {self.quantity}"
+
+
+class StockAuditRun(models.Model):
+    """One run of the stock audit (F-18): what was checked and how many problems it found."""
+
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(_("duration (ms)"), default=0)
+    stock_rows = models.PositiveIntegerField(_("stock rows checked"), default=0)
+    movements = models.PositiveBigIntegerField(_("movements summed"), default=0)
+    findings_count = models.PositiveIntegerField(_("findings"), default=0)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+
+    class Meta:
+        verbose_name = _("stock audit")
+        verbose_name_plural = _("stock audits")
+        ordering = ["-started_at"]
+        permissions = [("run_stock_audit", _("Can run the stock audit now"))]
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%d %H:%M} · {self.findings_count}"
+
+
+class StockAuditFinding(models.Model):
+    """One problem found by an audit: the figure expected and the one stored."""
+
+    class Kind(models.TextChoices):
+        LEDGER_MISMATCH = "ledger_mismatch", _("On hand differs from the ledger")
+        NEGATIVE = "negative", _("Negative level")
+        OVER_ALLOCATED = "over_allocated", _("Allocated above on hand")
+        ALLOCATION_MISMATCH = "allocation_mismatch", _("Allocated differs from allocations")
+        STALE_ALLOCATION = "stale_allocation", _("Stale allocation")
+
+    run = models.ForeignKey(
+        StockAuditRun, verbose_name=_("audit"), related_name="findings", on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=Kind.choices)
+    stock = models.ForeignKey(
+        Stock, verbose_name=_("stock"), related_name="+", on_delete=models.CASCADE
+    )
+    allocation = models.ForeignKey(
+        Allocation,
+        verbose_name=_("allocation"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.CASCADE,
+    )
+    expected = models.BigIntegerField(_("expected"))
+    actual = models.BigIntegerField(_("stored"))
+
+    class Meta:
+        verbose_name = _("audit finding")
+        verbose_name_plural = _("audit findings")
+        ordering = ["run", "kind", "stock"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.stock_id}"
+
+
+class StockAlert(models.Model):
+    """A stock row that needs attention (F-15); open until the condition clears.
+
+    The alert job opens an alert when a condition starts to hold and closes it
+    (``resolved_at``) when it no longer does, so the list shows what is wrong
+    now and since when.
+    """
+
+    class Kind(models.TextChoices):
+        LOW_STOCK = "low_stock", _("Low stock")
+        OUT_OF_STOCK = "out_of_stock", _("Out of stock")
+        OVERSTOCK = "overstock", _("Overstock")
+        SLOW_MOVER = "slow_mover", _("Slow mover")
+        EXPIRING = "expiring", _("Expiring lot")
+
+    stock = models.ForeignKey(
+        Stock, verbose_name=_("stock"), related_name="alerts", on_delete=models.CASCADE
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    on_hand = models.IntegerField(_("on hand"), default=0)
+    available = models.IntegerField(_("available"), default=0)
+    threshold = models.IntegerField(_("threshold"), null=True, blank=True)
+    opened_at = models.DateTimeField(_("since"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("stock alert")
+        verbose_name_plural = _("stock alerts")
+        permissions = [("refresh_stock_alerts", _("Can refresh the stock alerts now"))]
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stock", "kind"],
+                condition=Q(resolved_at__isnull=True),
+                name="stockalert_one_open_per_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["kind", "resolved_at"], name="stockalert_kind_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.stock_id}"

@@ -35,7 +35,9 @@ from ._base import (
     AllocationLine,
     BulkResult,
 )
+from .alerts import stock_alerts_digest, stock_alerts_refresh
 from .allocation import allocate, release, set_backorders, ship
+from .audit import stock_audit
 from .bulk import dispose_remaining, restock_products
 from .history import (
     HISTORY_NEGATIVE,
@@ -81,5 +83,8 @@ __all__ = [
     "restock_products",
     "set_backorders",
     "ship",
+    "stock_alerts_digest",
+    "stock_alerts_refresh",
+    "stock_audit",
     "transfer",
 ]
