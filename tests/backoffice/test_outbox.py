@@ -7,7 +7,6 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -173,7 +172,13 @@ def test_restock_of_a_sold_out_product_tells_its_watchers(warehouse, admin_user)
 
 
 def test_after_commit_the_webhook_is_signed_and_the_e_mails_are_sent(
-    shirt, stocked_variant, endpoint, receiver, admin_user, eager, mailoutbox,
+    shirt,
+    stocked_variant,
+    endpoint,
+    receiver,
+    admin_user,
+    eager,
+    mailoutbox,
     django_capture_on_commit_callbacks,
 ):
     order = OrderFactory(customer_email="buyer@example.com", customer_name="Han Meimei")
@@ -370,9 +375,7 @@ def test_admin_resend_of_a_message_being_sent_is_refused(admin_client, shirt, en
 def test_outbox_message_page_shows_the_payload_and_error(admin_client, shirt, endpoint, admin_user):
     catalog.delist(products=only(shirt), reason="obsolete", actor=admin_user)
     message = OutboxMessage.objects.get()
-    response = admin_client.get(
-        reverse("admin:backoffice_outboxmessage_change", args=[message.pk])
-    )
+    response = admin_client.get(reverse("admin:backoffice_outboxmessage_change", args=[message.pk]))
     assert response.status_code == 200
     assert message.idempotency_key in response.content.decode()
 
