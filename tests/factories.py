@@ -119,3 +119,28 @@ def api_token(channel: str = "storefront", warehouse=None, name: str = "Web shop
     return api_token_create(
         channel=channel, name=name, warehouse=warehouse or WarehouseFactory(), actor=None
     )
+
+
+def supplier_price(supplier, variant, unit_cost="8.00", **options):
+    """A price-list entry through the service (MOQ, pack size, breaks… as keyword options)."""
+    from suppliers.services import supplier_price_set
+
+    return supplier_price_set(
+        supplier=supplier, variant=variant, unit_cost=Decimal(unit_cost), actor=None, **options
+    )
+
+
+def purchase_order(supplier, warehouse, lines, *, send=False, actor=None):
+    """A purchase order through the service; ``lines`` are (variant, quantity[, unit cost])."""
+    from suppliers.services import POLineRequest, purchase_order_create, purchase_order_send
+
+    order = purchase_order_create(
+        supplier=supplier,
+        warehouse=warehouse,
+        lines=[
+            POLineRequest(line[0], line[1], Decimal(line[2]) if len(line) > 2 else None)
+            for line in lines
+        ],
+        actor=actor,
+    )
+    return purchase_order_send(order=order, actor=actor) if send else order
