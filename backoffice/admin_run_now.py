@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+
+from .outbox import after_commit
 
 
 class RunNowMixin:
@@ -49,7 +48,7 @@ class RunNowMixin:
             return HttpResponseNotAllowed(["POST"])
         if not self.can_run_now(request):
             raise PermissionDenied
-        transaction.on_commit(partial(self.run_now_task.delay, actor_id=request.user.pk))
+        after_commit(self.run_now_task.delay, actor_id=request.user.pk)
         self.message_user(request, self.run_now_message, messages.SUCCESS)
         opts = self.model._meta
         return HttpResponseRedirect(

@@ -21,9 +21,9 @@ import json
 import logging
 import smtplib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +32,7 @@ from django.db import models, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from kombu.exceptions import KombuError
 
 from .errors import DomainError
 from .models import OutboxMessage, WebhookEndpoint
@@ -97,7 +98,7 @@ def enqueue(
         },
     )
     if created:
-        transaction.on_commit(partial(_send_task, message.pk), robust=True)
+        after_commit(_send_task, message.pk)
     return message
 
 
@@ -116,7 +117,24 @@ def row_defaults(now: Any, batch: uuid.UUID) -> dict[str, models.Value]:
 
 def dispatch_on_commit(batch: uuid.UUID) -> None:
     """After commit, hand every pending message of ``batch`` to the workers."""
-    transaction.on_commit(partial(_send_batch_task, str(batch)), robust=True)
+    after_commit(_send_batch_task, str(batch))
+
+
+def after_commit(publish: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Call ``publish(*args)`` once the transaction commits; a broker outage is only logged.
+
+    The rows are committed and stay pending: the periodic re-dispatch sends
+    them when the broker is back, so the request that committed never fails
+    (or waits long) because Redis is down.
+    """
+
+    def publish_after_commit() -> None:
+        try:
+            publish(*args, **kwargs)
+        except (KombuError, OSError) as error:
+            logger.warning("broker unreachable, left for the re-dispatch: %s", error)
+
+    transaction.on_commit(publish_after_commit)
 
 
 def _send_task(message_id: int) -> None:
