@@ -401,9 +401,9 @@ def purchase_order_amend(
         for line in updated:
             save_as(line, actor, ["quantity", "unit_cost"])
         for line in removed:
+            del lines[line.pk]
             line._history_user = user_of(actor)
             line.delete()
-            del lines[line.pk]
         numbers = [line.line_number for line in lines.values()]
         lines.update(
             {row.pk: row for row in _new_lines(order, added, max(numbers, default=0) + 1, actor)}

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 from simple_history.utils import bulk_create_with_history
 
+from backoffice.db import record_history
 from backoffice.services import submission_claim
 
 from ..exceptions import PurchasingError
@@ -79,7 +80,8 @@ def replenishment_create_orders(
 
     Refuses an empty selection, a selection where nothing can be ordered
     (nothing is written then), and a form submitted twice. The number of
-    queries does not depend on the number of SKUs, apart from insert batches.
+    queries does not depend on the number of SKUs (on SQLite the lines' INSERT is
+    split in batches of ~100 rows, a limit of its statement parameters).
     """
     stock_ids = sorted(set(stock_ids))
     if not stock_ids:
@@ -131,7 +133,15 @@ def replenishment_create_orders(
             for order, items in zip(orders, groups.values(), strict=True)
             for number, suggestion in enumerate(items, start=1)
         ]
-        bulk_create_with_history(lines, PurchaseOrderLine, default_user=user)
+        PurchaseOrderLine.objects.bulk_create(lines)
+        # One INSERT … SELECT for the lines' history, however many lines there are.
+        record_history(
+            PurchaseOrderLine,
+            PurchaseOrderLine.objects.filter(order__in=[order.pk for order in orders]),
+            actor=actor,
+            reason="replenishment",
+            history_type="+",
+        )
         result.orders = orders
         result.lines = len(lines)
     return result
