@@ -12,6 +12,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/orders/", orders_api.place_order, name="api-orders"),
     path("api/v1/availability/", orders_api.availability, name="api-availability"),
+    path("api/v1/watches/", orders_api.watch, name="api-watches"),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

@@ -13,7 +13,9 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import models, transaction
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, models, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Round
 from django.utils import timezone
@@ -32,6 +34,7 @@ from .models import (
     ListingEvent,
     ListingStatus,
     Product,
+    StockWatch,
     Tag,
     Variant,
 )
@@ -373,3 +376,44 @@ def category_refresh_paths(*, category: Category) -> int:
 def tag_get_or_create(*, kind: str, name: str) -> Tag:
     tag, _created = Tag.objects.get_or_create(kind=kind, name=name.strip())
     return tag
+
+
+WATCH_EMAIL_INVALID = gettext_lazy("%(email)s is not a valid e-mail address.")
+WATCH_UNKNOWN_SKU = gettext_lazy("Unknown SKU: %(sku)s.")
+WATCH_NOT_SOLD = gettext_lazy("%(sku)s is not sold in this shop.")
+WATCH_AVAILABLE = gettext_lazy("%(title)s is on sale now: there is nothing to wait for.")
+
+
+def watch_add(*, sku: str, email: str) -> tuple[StockWatch, bool]:
+    """Register a customer to hear when the product of ``sku`` is back (F-05).
+
+    For products sold out or delisted; refuses an invalid e-mail, an unknown
+    SKU, a draft and a product on sale. The same e-mail watching the same
+    product again returns the open watch (``created`` False).
+    """
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise CatalogError(WATCH_EMAIL_INVALID % {"email": email or "''"}) from None
+    variant = Variant.objects.select_related("product").filter(sku=(sku or "").strip()).first()
+    if variant is None:
+        raise CatalogError(WATCH_UNKNOWN_SKU % {"sku": sku})
+    product = variant.product
+    if product.status == ListingStatus.DRAFT:
+        raise CatalogError(WATCH_NOT_SOLD % {"sku": variant.sku})
+    if product.status == ListingStatus.ON_SALE:
+        raise CatalogError(WATCH_AVAILABLE % {"title": product.title})
+    with transaction.atomic():
+        watch = StockWatch.objects.filter(
+            product=product, email=email, notified_at__isnull=True
+        ).first()
+        if watch:
+            return watch, False
+        try:
+            with transaction.atomic():
+                return StockWatch.objects.create(product=product, email=email), True
+        except IntegrityError:  # the same request, concurrently: its watch is the answer
+            return StockWatch.objects.get(
+                product=product, email=email, notified_at__isnull=True
+            ), False

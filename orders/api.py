@@ -68,7 +68,7 @@ def _text(data: dict, key: str, *, required: bool = False) -> str:
 
 def _body(request: HttpRequest) -> dict:
     if request.content_type != "application/json":
-        raise BadRequest(_("Send the order as application/json."))
+        raise BadRequest(_("Send the body as application/json."))
     try:
         payload = json.loads(request.body, parse_float=Decimal)
     except (ValueError, UnicodeDecodeError):
@@ -192,4 +192,33 @@ def availability(request: HttpRequest) -> JsonResponse:
         return _error(services.UNKNOWN_SKU % {"skus": ", ".join(unknown)}, 404)
     return JsonResponse(
         {"availability": [{"sku": sku, "available": found[sku]} for sku in dict.fromkeys(skus)]}
+    )
+
+
+@csrf_exempt
+@require_POST
+@authenticated
+def watch(request: HttpRequest) -> JsonResponse:
+    """POST /api/v1/watches/ — {"sku", "email"}: tell this customer when the product is back."""
+    from catalog.services import watch_add
+
+    try:
+        if len(request.body) > MAX_BODY:
+            return _error(_("The body is larger than %(max)s bytes.") % {"max": MAX_BODY}, 413)
+        payload = _body(request)
+        created_watch, created = watch_add(
+            sku=_text(payload, "sku", required=True), email=_text(payload, "email", required=True)
+        )
+    except RequestDataTooBig:
+        return _error(_("The body is larger than %(max)s bytes.") % {"max": MAX_BODY}, 413)
+    except BadRequest as error:
+        return _error(error, 400)
+    except DomainError as error:
+        return _error(error.message, 400)
+    return JsonResponse(
+        {
+            "watch": {"id": created_watch.pk, "product": created_watch.product.handle},
+            "created": created,
+        },
+        status=201 if created else 200,
     )

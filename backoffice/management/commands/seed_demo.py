@@ -57,7 +57,9 @@ from inventory.models import (
 )
 from orders import services as orders
 from orders.models import Order
-from suppliers.models import Supplier
+from suppliers import services as purchasing
+from suppliers.models import PurchaseOrder, Supplier, SupplierPrice, SupplierPriceBreak
+from suppliers.selectors import replenishment_suggestions, round_order_quantity
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "stockroom-demo"  # noqa: S105 - the documented demo login
@@ -321,6 +323,8 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         self.rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+        # Purchasing draws from its own sequence, so that it leaves the rest of the demo as it was.
+        self.purchasing_rng = random.Random(seed + 1)  # noqa: S311 - demo data, not secrets
         self.clock = SimulatedClock(timezone.now())
         with transaction.atomic(), mock.patch.object(timezone, "now", self.clock):
             self.replay()
@@ -329,7 +333,8 @@ class Command(BaseCommand):
                 f"Demo data loaded in {time.monotonic() - started:.1f} s: "
                 f"{Product.objects.count()} products, {Variant.objects.count()} variants, "
                 f"{Stock.objects.count()} stock rows, {Movement.objects.count()} movements, "
-                f"{Order.objects.count()} orders."
+                f"{Order.objects.count()} orders, "
+                f"{PurchaseOrder.objects.count()} purchase orders."
             )
         )
 
@@ -351,6 +356,7 @@ class Command(BaseCommand):
         self.clock.go_to(HISTORY_DAYS + 5)
         self.create_reference_data()
         self.plans = self.create_products()
+        self.price_lists()
         self.order_seq = 0
         self.po_seq = 0
         self.transfer_seq = 0
@@ -382,6 +388,7 @@ class Command(BaseCommand):
             if day == 33:
                 self.customer_return()
             self.delistings(day)
+            self.purchasing(day)
 
     def create_reference_data(self) -> None:
         self.warehouses = {}
@@ -747,6 +754,170 @@ class Command(BaseCommand):
                 reason="Water damage in storage: scrapped",
                 actor=self.user,
             )
+
+    # --- purchasing -------------------------------------------------------------------------
+
+    def price_lists(self) -> None:
+        """Every SKU on its line's supplier's price list at its cost (the preferred supplier,
+        unless the supplier is inactive), with an MOQ, a pack size and, from 10 packs, a
+        5 % break; some SKUs also on a second supplier's list at a higher cost. Plain
+        records, written in bulk with their history."""
+        rng = self.purchasing_rng
+        codes = sorted(self.suppliers)
+        entries = []
+        for plan in self.plans:
+            supplier = self.suppliers[plan.line.supplier]
+            moq, pack = rng.choice(((1, 1), (6, 6), (10, 5), (12, 12), (20, 10)))
+            for variant in plan.variants:
+                entries.append(
+                    SupplierPrice(
+                        supplier=supplier,
+                        variant=variant,
+                        supplier_sku=f"{supplier.code[:3]}-{variant.sku}",
+                        unit_cost=variant.cost,
+                        moq=moq,
+                        pack_size=pack,
+                        is_preferred=supplier.is_active,
+                    )
+                )
+                if rng.random() < 0.15:
+                    other = self.suppliers[rng.choice([c for c in codes if c != supplier.code])]
+                    entries.append(
+                        SupplierPrice(
+                            supplier=other,
+                            variant=variant,
+                            unit_cost=money(variant.cost * Decimal("1.08")),
+                            lead_time_days=other.lead_time_days + 5,
+                        )
+                    )
+        history = {"default_user": self.user, "default_change_reason": "demo data"}
+        entries = bulk_create_with_history(entries, SupplierPrice, **history)
+        SupplierPriceBreak.objects.bulk_create(
+            SupplierPriceBreak(
+                price=entry,
+                min_quantity=entry.pack_size * 10,
+                unit_cost=money(entry.unit_cost * Decimal("0.95")),
+            )
+            for entry in entries
+            if entry.is_preferred and entry.pack_size >= 5
+        )
+
+    def purchase_lines(self, supplier_code: str, warehouse: Warehouse, count: int):
+        """``count`` regular SKUs of the supplier's lines stocked in ``warehouse``, with a
+        quantity that respects their MOQ and pack size."""
+        rng = self.purchasing_rng
+        stocked = set(
+            Stock.objects.filter(warehouse=warehouse).values_list("variant_id", flat=True)
+        )
+        candidates = sorted(
+            (variant for plan in self.plans if plan.role == "regular"
+             and plan.line.supplier == supplier_code for variant in plan.variants
+             if variant.pk in stocked),
+            key=lambda v: v.sku,
+        )  # fmt: skip
+        prices = {
+            p.variant_id: p
+            for p in SupplierPrice.objects.filter(supplier__code=supplier_code, is_preferred=True)
+        }
+        return [
+            purchasing.POLineRequest(
+                variant,
+                round_order_quantity(
+                    rng.choice((20, 24, 36, 40)),
+                    moq=prices[variant.pk].moq,
+                    pack_size=prices[variant.pk].pack_size,
+                ),
+            )
+            for variant in rng.sample(candidates, k=min(count, len(candidates)))
+        ]
+
+    def purchasing(self, day: int) -> None:
+        """Purchase orders through the purchasing services: one partially received with a
+        rejected line (its rejects returned), one received and closed, one amended, one
+        cancelled, and today's drafts from the replenishment suggestions."""
+        user, sh, gz = self.user, self.warehouses["SH"], self.warehouses["GZ"]
+        if day == 30:
+            order = purchasing.purchase_order_create(
+                supplier=self.suppliers["HZSILK"],
+                warehouse=sh,
+                lines=self.purchase_lines("HZSILK", sh, 3),
+                supplier_reference="HZ-SO-88121",
+                actor=user,
+            )
+            self.partial_po = purchasing.purchase_order_send(order=order, actor=user)
+        elif day == 29:
+            order = purchasing.purchase_order_create(
+                supplier=self.suppliers["JDZ"],
+                warehouse=sh,
+                lines=self.purchase_lines("JDZ", sh, 2),
+                actor=user,
+            )
+            purchasing.purchase_order_send(order=order, actor=user)
+            purchasing.purchase_order_cancel(
+                order=order, reason="The kiln is down: nothing ships this month.", actor=user
+            )
+        elif day == 27:
+            order = purchasing.purchase_order_create(
+                supplier=self.suppliers["SZORBIT"],
+                warehouse=gz,
+                lines=self.purchase_lines("SZORBIT", gz, 2),
+                actor=user,
+            )
+            self.complete_po = purchasing.purchase_order_send(order=order, actor=user)
+        elif day == 25:
+            line = self.partial_po.lines.order_by("line_number").last()
+            purchasing.purchase_order_amend(
+                order=self.partial_po,
+                changes=[purchasing.LineChange(line.pk, quantity=line.quantity + line.quantity)],
+                reason="Supplier offered the same price for a double lot.",
+                actor=user,
+            )
+        elif day == 20:
+            purchasing.goods_receipt(
+                order=self.complete_po,
+                lines=[
+                    purchasing.ReceiptLineRequest(line.pk, line.quantity, line.quantity)
+                    for line in self.complete_po.lines.order_by("line_number")
+                ],
+                delivery_note="ORB-DN-5531",
+                actor=user,
+            )
+        elif day == 19:
+            first, second, _third = self.partial_po.lines.order_by("line_number")
+            rejected = min(4, second.quantity - 1)
+            self.partial_receipt = purchasing.goods_receipt(
+                order=self.partial_po,
+                lines=[
+                    purchasing.ReceiptLineRequest(first.pk, first.quantity, first.quantity),
+                    purchasing.ReceiptLineRequest(
+                        second.pk,
+                        second.quantity,
+                        second.quantity - rejected,
+                        rejected,
+                        reason="damaged",
+                        note="Water stains on the outer cartons.",
+                    ),
+                ],
+                delivery_note="HZ-DN-0193",
+                actor=user,
+            )
+        elif day == 17:
+            purchasing.supplier_return_create(
+                order=self.partial_po,
+                quantities={
+                    row.pk: row.rejected
+                    for row in self.partial_receipt.lines.filter(rejected__gt=0)
+                },
+                carrier_reference="SF1400873321",
+                note="Stained cartons back to Hangzhou for credit.",
+                actor=user,
+            )
+        elif day == 12:
+            purchasing.purchase_order_close(order=self.complete_po, reason="", actor=user)
+        elif day == 0:
+            ordered = [s.stock_id for s in replenishment_suggestions() if s.supplier_id][:12]
+            if ordered:
+                purchasing.replenishment_create_orders(stock_ids=ordered, actor=user)
 
     # --- orders ---------------------------------------------------------------------------
 
