@@ -10,6 +10,7 @@ that names the variable.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -86,6 +87,7 @@ INSTALLED_APPS = [
     "import_export",
     "simple_history",
     "django_celery_beat",
+    "axes",
     "backoffice.apps.BackofficeConfig",
     "catalog",
     "inventory",
@@ -104,6 +106,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 if not DEBUG:
@@ -257,6 +261,25 @@ DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "stockroom@localhost")
 
 # --- Security ---------------------------------------------------------------
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+
+# Login protection (django-axes): after AXES_FAILURE_LIMIT failed logins for the
+# same user name from the same address, that pair is locked out for the cool-off.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+AXES_LOCKOUT_TEMPLATE = "admin/stockroom/locked_out.html"
+# Behind a proxy (production), the client address is the first of X-Forwarded-For.
+AXES_IPWARE_PROXY_COUNT = env_int("AXES_PROXY_COUNT", 1 if PRODUCTION else 0) or None
+AXES_IPWARE_META_PRECEDENCE_ORDER = (
+    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if PRODUCTION else ["REMOTE_ADDR"]
+)
 if PRODUCTION:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
@@ -268,13 +291,37 @@ if PRODUCTION:
 
 # --- Admin at scale -----------------------------------------------------------
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200_000  # "select all" on bulk actions posts one field per row
+# A request body (forms, JSON) above this is refused; uploads above the file
+# limit go to a temporary file instead of memory.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text; got {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {"()": "backoffice.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     # Django's own loggers reach the root handler; without this they would also
     # print through Django's default console handler, twice.
     "loggers": {"django": {"handlers": [], "level": "INFO", "propagate": True}},
 }
+
+# --- Reviews and compliance ------------------------------------------------------------
+REVIEW_TEXT_MAX_CHARS = env_int("REVIEW_TEXT_MAX_CHARS", 5000)
+# A product is on the low-rating alert when its approved reviews of the last
+# REVIEW_LOW_RATING_DAYS days average below the threshold (with at least
+# REVIEW_LOW_RATING_MIN_REVIEWS of them, so that one angry review is not an alert).
+REVIEW_LOW_RATING_DAYS = env_int("REVIEW_LOW_RATING_DAYS", 30)
+REVIEW_LOW_RATING_THRESHOLD = float(os.environ.get("REVIEW_LOW_RATING_THRESHOLD", "2.5"))
+REVIEW_LOW_RATING_MIN_REVIEWS = env_int("REVIEW_LOW_RATING_MIN_REVIEWS", 3)
+# Ratings up to this many stars are "low": their words feed the keyword analysis.
+REVIEW_LOW_RATING_MAX_STARS = env_int("REVIEW_LOW_RATING_MAX_STARS", 2)
+# The dashboard's figures are cached this long (0: computed on every request).
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)

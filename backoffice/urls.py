@@ -6,8 +6,11 @@ from django.views.generic import RedirectView
 
 from orders import api as orders_api
 
+from .health import healthz
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("healthz", healthz, name="healthz"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/orders/", orders_api.place_order, name="api-orders"),
