@@ -144,3 +144,17 @@ def purchase_order(supplier, warehouse, lines, *, send=False, actor=None):
         actor=actor,
     )
     return purchase_order_send(order=order, actor=actor) if send else order
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    """A review as customers leave it (pending); moderation goes through reviews.services."""
+
+    class Meta:
+        model = "reviews.Review"
+
+    product = factory.SubFactory(ProductFactory)
+    rating = 4
+    title = factory.Sequence(lambda n: f"Review {n}")
+    text = "Fits well."
+    customer_name = factory.Sequence(lambda n: f"Customer {n}")
+    customer_email = factory.LazyAttribute(lambda o: f"{o.customer_name.lower().replace(' ', '')}@example.com")
