@@ -196,4 +196,3 @@ class RatingSummaryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             + f"?status__exact=approved&rating__lte={settings.REVIEW_LOW_RATING_MAX_STARS}",
         )
         return super().changelist_view(request, extra_context)
-

@@ -12,7 +12,6 @@ import jieba
 from django.conf import settings
 from django.db.models import (
     Avg,
-    Case,
     Count,
     FloatField,
     IntegerField,
@@ -20,7 +19,6 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
-    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -39,20 +37,21 @@ WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))+")
 KEYWORD_SAMPLE = 5000
 
 
-def preferred_supplier(product_ref: str = "pk", variant_ref: str | None = None) -> Subquery:
-    """The preferred supplier of a product (of the variant bought first, when known)."""
-    prices = SupplierPrice.objects.filter(variant__product=OuterRef(product_ref), is_preferred=True)
-    ordering = ["pk"]
-    if variant_ref:
-        ordering.insert(
-            0,
-            Case(
-                When(variant_id=OuterRef(variant_ref), then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
-            ),
-        )
-    return Subquery(prices.order_by(*ordering).values("supplier_id")[:1])
+def preferred_supplier(product_ref: str = "pk", variant_ref: str | None = None):
+    """The preferred supplier of a product (of the variant bought, when known)."""
+    by_product = Subquery(
+        SupplierPrice.objects.filter(variant__product=OuterRef(product_ref), is_preferred=True)
+        .order_by("pk")
+        .values("supplier_id")[:1]
+    )
+    if not variant_ref:
+        return by_product
+    by_variant = Subquery(
+        SupplierPrice.objects.filter(variant=OuterRef(variant_ref), is_preferred=True)
+        .order_by("pk")
+        .values("supplier_id")[:1]
+    )
+    return Coalesce(by_variant, by_product)
 
 
 def low_rating_products(

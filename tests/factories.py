@@ -157,4 +157,6 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     title = factory.Sequence(lambda n: f"Review {n}")
     text = "Fits well."
     customer_name = factory.Sequence(lambda n: f"Customer {n}")
-    customer_email = factory.LazyAttribute(lambda o: f"{o.customer_name.lower().replace(' ', '')}@example.com")
+    customer_email = factory.LazyAttribute(
+        lambda o: f"{o.customer_name.lower().replace(' ', '')}@example.com"
+    )

@@ -84,9 +84,7 @@ def test_approving_again_skips_and_counts(product, admin_user):
 
 def test_variant_bought_is_kept(product):
     variant = VariantFactory(product=product, sku="SHIRT-L")
-    review = services.review_submit(
-        product=product, variant=variant, rating=3, customer_name="Bo"
-    )
+    review = services.review_submit(product=product, variant=variant, rating=3, customer_name="Bo")
     assert review.variant == variant
 
 
