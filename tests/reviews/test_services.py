@@ -35,7 +35,7 @@ def recount(product) -> dict:
 def summary(product) -> dict:
     row = RatingSummary.objects.filter(product=product).first()
     if row is None:
-        return {"count": 0, "sum": 0, "distribution": {n: 0 for n in range(1, 6)}}
+        return {"count": 0, "sum": 0, "distribution": dict.fromkeys(range(1, 6), 0)}
     if row.review_count:
         assert row.average == pytest.approx(row.rating_sum / row.review_count)
     return {"count": row.review_count, "sum": row.rating_sum, "distribution": row.distribution}
