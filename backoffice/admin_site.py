@@ -6,3 +6,14 @@ class StockroomAdminSite(admin.AdminSite):
     site_title = _("Stockroom")
     site_header = _("Stockroom back office")
     index_title = _("Catalog, stock, suppliers and orders")
+
+    def register(self, model_or_iterable, admin_class=None, **options):
+        # Every changelist refuses (403) an action its user may not run.
+        from .admin_permissions import RefuseUnavailableActionsMixin
+
+        admin_class = admin_class or admin.ModelAdmin
+        if not issubclass(admin_class, RefuseUnavailableActionsMixin):
+            admin_class = type(
+                admin_class.__name__, (RefuseUnavailableActionsMixin, admin_class), {}
+            )
+        return super().register(model_or_iterable, admin_class, **options)

@@ -12,3 +12,12 @@ class StockroomAdminConfig(AdminConfig):
 class BackofficeConfig(AppConfig):
     name = "backoffice"
     verbose_name = _("Back office")
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        from .roles import sync_after_migrate
+
+        # Integration with Django's permission system: permissions exist only
+        # after migrate, so the roles are brought up to date right after it.
+        post_migrate.connect(sync_after_migrate, dispatch_uid="stockroom-roles")

@@ -11,6 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action, report
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SKU_SEARCH_LIMIT, SkuSearchMixin, matching_variant_ids
 from backoffice.paginator import EstimatedCountPaginator
@@ -102,6 +103,8 @@ class ListingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(SkuSearchMixin, SimpleHistoryAdmin):
+    has_delist_permission = requires("catalog.delist_product")
+    has_restock_permission = requires("catalog.restock_product")
     list_display = [
         "title",
         "category",
@@ -197,7 +200,7 @@ class ProductAdmin(SkuSearchMixin, SimpleHistoryAdmin):
 
         report(self, request, call)
 
-    @admin.action(description=_("Delist selected products…"), permissions=["change"])
+    @admin.action(description=_("Delist selected products…"), permissions=["delist"])
     def delist_action(self, request, queryset):
         def perform(data):
             result = services.delist(
@@ -215,7 +218,7 @@ class ProductAdmin(SkuSearchMixin, SimpleHistoryAdmin):
             self, request, queryset, form_class=DelistForm, title=_("Delist"), perform=perform
         )
 
-    @admin.action(description=_("Relist selected products…"), permissions=["change"])
+    @admin.action(description=_("Relist selected products…"), permissions=["delist"])
     def relist_action(self, request, queryset):
         def perform(data):
             result = services.relist(
@@ -230,7 +233,7 @@ class ProductAdmin(SkuSearchMixin, SimpleHistoryAdmin):
             self, request, queryset, form_class=RelistForm, title=_("Relist"), perform=perform
         )
 
-    @admin.action(description=_("Restock selected products…"), permissions=["change"])
+    @admin.action(description=_("Restock selected products…"), permissions=["restock"])
     def restock_action(self, request, queryset):
         def perform(data):
             result = inventory.restock_products(
@@ -255,7 +258,9 @@ class ProductAdmin(SkuSearchMixin, SimpleHistoryAdmin):
             self, request, queryset, form_class=RestockForm, title=_("Restock"), perform=perform
         )
 
-    @admin.action(description=_("Dispose remaining stock of delisted products…"))
+    @admin.action(
+        description=_("Dispose remaining stock of delisted products…"), permissions=["delist"]
+    )
     def dispose_action(self, request, queryset):
         def perform(data):
             result = inventory.dispose_remaining(
@@ -471,3 +476,6 @@ class StockWatchAdmin(admin.ModelAdmin):
     readonly_fields = ["notified_at"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+
+
+from . import admin_compliance  # noqa: E402, F401  (compliance pages, F-40)

@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_run_now import RunNowMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
@@ -97,6 +98,8 @@ class StockLevelFilter(FilterSetListFilter):
 
 @admin.register(Stock)
 class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
+    has_adjust_permission = requires("inventory.adjust_stock")
+    has_transfer_permission = requires("inventory.transfer_stock")
     list_display = [
         "sku",
         "product",
@@ -186,7 +189,7 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
                 operation(stock)
         return len(rows)
 
-    @admin.action(description=_("Adjust on hand…"), permissions=["change"])
+    @admin.action(description=_("Adjust on hand…"), permissions=["adjust"])
     def adjust_action(self, request, queryset):
         def perform(data):
             count = self._per_row(
@@ -211,7 +214,7 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
             self, request, queryset, form_class=AdjustForm, title=_("Adjust"), perform=perform
         )
 
-    @admin.action(description=_("Transfer to another warehouse…"), permissions=["change"])
+    @admin.action(description=_("Transfer to another warehouse…"), permissions=["transfer"])
     def transfer_action(self, request, queryset):
         def perform(data):
             count = self._per_row(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
+from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
@@ -129,6 +130,7 @@ class ReturnInline(ReadOnlyInline):
 
 @admin.register(Order)
 class OrderAdmin(SimpleHistoryAdmin):
+    has_fulfil_permission = requires("orders.fulfil_order")
     list_display = [
         "number",
         "created_at",
@@ -300,7 +302,7 @@ class OrderAdmin(SimpleHistoryAdmin):
             self, request, queryset, form_class=AllocateForm, title=_("Allocate"), perform=perform
         )
 
-    @admin.action(description=_("Mark picked"), permissions=["change"])
+    @admin.action(description=_("Mark picked"), permissions=["fulfil"])
     def pick_action(self, request, queryset):
         each(
             self,
@@ -310,7 +312,7 @@ class OrderAdmin(SimpleHistoryAdmin):
             gettext("%(count)s orders picked."),
         )
 
-    @admin.action(description=_("Mark packed"), permissions=["change"])
+    @admin.action(description=_("Mark packed"), permissions=["fulfil"])
     def pack_action(self, request, queryset):
         each(
             self,
@@ -320,7 +322,7 @@ class OrderAdmin(SimpleHistoryAdmin):
             gettext("%(count)s orders packed."),
         )
 
-    @admin.action(description=_("Mark shipped…"), permissions=["change"])
+    @admin.action(description=_("Mark shipped…"), permissions=["fulfil"])
     def ship_action(self, request, queryset):
         def perform(data):
             numbers = list(queryset.order_by("pk").values_list("number", flat=True))
@@ -342,7 +344,7 @@ class OrderAdmin(SimpleHistoryAdmin):
             self, request, queryset, form_class=ShipForm, title=_("Mark shipped"), perform=perform
         )
 
-    @admin.action(description=_("Mark delivered"), permissions=["change"])
+    @admin.action(description=_("Mark delivered"), permissions=["fulfil"])
     def deliver_action(self, request, queryset):
         each(
             self,
@@ -476,6 +478,7 @@ class ReturnLineInline(admin.TabularInline):
 
 @admin.register(ReturnRequest)
 class ReturnRequestAdmin(SimpleHistoryAdmin):
+    has_inspect_permission = requires("orders.inspect_returnrequest")
     list_display = ["__str__", "order", "kind", "status", "requested_at", "refund_amount"]
     list_select_related = ["order"]
     list_filter = ["status", "kind", ("requested_at", admin.DateFieldListFilter)]
@@ -532,7 +535,7 @@ class ReturnRequestAdmin(SimpleHistoryAdmin):
             self, request, queryset, form_class=RejectReturnForm, title=_("Reject"), perform=perform
         )
 
-    @admin.action(description=_("Mark received…"), permissions=["change"])
+    @admin.action(description=_("Mark received…"), permissions=["inspect"])
     def receive_action(self, request, queryset):
         def perform(data):
             each(
@@ -555,7 +558,7 @@ class ReturnRequestAdmin(SimpleHistoryAdmin):
             perform=perform,
         )
 
-    @admin.action(description=_("Inspect…"), permissions=["change"])
+    @admin.action(description=_("Inspect…"), permissions=["inspect"])
     def inspect_action(self, request, queryset):
         rma = only_one(self, request, queryset, RETURN_SELECT_ONE_RETURN)
         if rma is None or refused(
