@@ -358,3 +358,79 @@ class StockWatch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.product_id}"
+
+
+# --- Listing compliance (F-40): written by catalog.compliance -----------------------------
+
+
+class BannedWord(models.Model):
+    """A word that must not appear in a product's title or description (any case)."""
+
+    word = models.CharField(_("word"), max_length=100, unique=True)
+    note = models.CharField(_("note"), max_length=255, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("banned word")
+        verbose_name_plural = _("banned words")
+        ordering = ["word"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(word="") & ~Q(word__startswith=" ") & ~Q(word__endswith=" "),
+                name="bannedword_not_blank",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class ComplianceFlag(models.Model):
+    """A reason a product breaks the listing rules; open until a check finds it fixed."""
+
+    class Code(models.TextChoices):
+        MISSING_TITLE = "missing_title", _("Missing title")
+        MISSING_DESCRIPTION = "missing_description", _("Missing description")
+        MISSING_IMAGE = "missing_image", _("Missing image")
+        MISSING_PRICE = "missing_price", _("Missing price")
+        MISSING_CATEGORY = "missing_category", _("Missing category")
+        PRICE_BELOW_COST = "price_below_cost", _("Price below cost")
+        COMPARE_AT_BELOW_PRICE = "compare_at_below_price", _("Compare-at price below price")
+        BANNED_WORD = "banned_word", _("Banned word")
+
+    product = models.ForeignKey(
+        Product,
+        verbose_name=_("product"),
+        related_name="compliance_flags",
+        on_delete=models.CASCADE,
+    )
+    code = models.CharField(_("reason"), max_length=32, choices=Code.choices)
+    detail = models.CharField(_("detail"), max_length=255, blank=True)
+    found_at = models.DateTimeField(_("found at"))
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("compliance flag")
+        verbose_name_plural = _("compliance flags")
+        ordering = ["-found_at", "-id"]
+        permissions = [("run_compliance_check", _("Can run the compliance check now"))]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "code"],
+                condition=Q(resolved_at__isnull=True),
+                name="complianceflag_one_open_per_code",
+            )
+        ]
+        indexes = [models.Index(fields=["code", "resolved_at"], name="complianceflag_code_open")]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} · {self.product_id}"
+
+
+class FlaggedProduct(Product):
+    """Products with open compliance flags, as the compliance list shows them."""
+
+    class Meta:
+        proxy = True
+        verbose_name = _("flagged product")
+        verbose_name_plural = _("flagged products")
