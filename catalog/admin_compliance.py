@@ -14,6 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.admin_actions import ActionForm, form_action
+from backoffice.admin_permissions import RefuseUnavailableActionsMixin, requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_run_now import RunNowMixin
 from backoffice.errors import DomainError
@@ -121,7 +122,7 @@ class ComplianceDelistForm(ActionForm):
 
 
 @admin.register(FlaggedProduct)
-class FlaggedProductAdmin(RunNowMixin, admin.ModelAdmin):
+class FlaggedProductAdmin(RefuseUnavailableActionsMixin, RunNowMixin, admin.ModelAdmin):
     list_display = ["title_link", "status", "category", "reasons"]
     list_filter = [FlagCodeFilter, "status"]
     list_select_related = ["category"]
@@ -134,6 +135,7 @@ class FlaggedProductAdmin(RunNowMixin, admin.ModelAdmin):
     run_now_label = _("Run the compliance check now")
     run_now_message = _("The compliance check was started; its flags appear in this list.")
     run_now_permission = "catalog.run_compliance_check"
+    has_delist_permission = requires("catalog.delist_product")
 
     def get_queryset(self, request):
         open_flags = ComplianceFlag.objects.filter(resolved_at__isnull=True).order_by("code")
@@ -170,7 +172,7 @@ class FlaggedProductAdmin(RunNowMixin, admin.ModelAdmin):
             ),
         )
 
-    @admin.action(description=_("Delist for compliance…"), permissions=["change"])
+    @admin.action(description=_("Delist for compliance…"), permissions=["delist"])
     def delist_for_compliance(self, request, queryset):
         def perform(data):
             result = services.delist(
