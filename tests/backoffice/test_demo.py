@@ -151,7 +151,8 @@ def test_running_it_again_changes_nothing(seeded, db):
 
 
 def test_the_demo_login_works(seeded, db):
-    user = authenticate(username="admin", password="stockroom-demo")
+    request = RequestFactory().post("/admin/login/")
+    user = authenticate(request, username="admin", password="stockroom-demo")
     assert user is not None and user.is_superuser and user.is_staff
 
 
