@@ -14,7 +14,7 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count, F, Max, Min, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
-from django.test import override_settings
+from django.test import RequestFactory, override_settings
 
 from catalog.models import Category, ListingStatus, Product, ProductImage, Tag, Variant
 from inventory.models import Allocation, Location, Movement, MovementKind, Stock, Warehouse, Zone
