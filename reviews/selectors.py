@@ -23,7 +23,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from catalog.models import Product
+from catalog.models import ListingStatus, Product
 from suppliers.models import SupplierPrice
 
 from .models import Review
@@ -61,7 +61,8 @@ def low_rating_products(
     min_reviews: int | None = None,
     now: datetime | None = None,
 ) -> QuerySet[Product]:
-    """Products whose approved reviews of the last ``days`` days average below ``threshold``.
+    """Products (not delisted) whose approved reviews of the last ``days`` days average
+    below ``threshold``.
 
     At least ``min_reviews`` recent reviews are needed (settings
     ``REVIEW_LOW_RATING_*`` by default). Annotated with ``recent_average``,
@@ -82,6 +83,7 @@ def low_rating_products(
     per_product = recent.filter(product=OuterRef("pk")).order_by().values("product")
     return (
         Product.objects.filter(pk__in=alerting)
+        .exclude(status=ListingStatus.DELISTED)
         .annotate(
             recent_average=Subquery(
                 per_product.annotate(v=Avg("rating", output_field=FloatField())).values("v"),
