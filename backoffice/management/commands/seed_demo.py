@@ -389,6 +389,42 @@ class Command(BaseCommand):
                 self.customer_return()
             self.delistings(day)
             self.purchasing(day)
+        self.reviews_and_compliance()
+
+    # --- reviews and listing compliance (F-35, F-36, F-40) ----------------------------------
+
+    DEMO_REVIEWS = (
+        (5, "Lovely fabric", "Soft and cool, true to size.", "Ana"),
+        (4, "Good value", "Nice colour, a little long.", "Ben"),
+        (1, "Colour runs", "The colour ran after one wash, thin fabric.", "Chloe"),
+        (2, "质量一般", "洗了一次就掉色，面料很薄。", "王小明"),
+        (1, "掉色严重", "掉色严重，尺码偏小。", "李雷"),
+        (3, "OK", "Does the job.", "Dev"),
+        (5, "非常满意", "面料舒服，做工精细。", "韩梅梅"),
+        (2, "Seams came apart", "Seams came apart, thin fabric, colour faded.", "Eve"),
+    )
+
+    def reviews_and_compliance(self) -> None:
+        from catalog import compliance
+        from reviews import services as reviews
+        from reviews.models import Review
+
+        compliance.banned_words_add(words=["miracle", "最好", "100% guaranteed"], actor=self.user)
+        products = list(Product.objects.filter(status="on_sale").order_by("pk")[:4])
+        for index, product in enumerate(products):
+            for rating, title, text, name in self.DEMO_REVIEWS[index % 2 :: 1 + index % 2]:
+                reviews.review_submit(
+                    product=product, rating=rating, title=title, text=text, customer_name=name
+                )
+        pending = Review.objects.order_by("pk")
+        spam = reviews.review_submit(
+            product=products[0], rating=5, title="Cheap followers", customer_name="Bot"
+        )
+        reviews.reviews_approve(reviews=pending.exclude(pk=spam.pk)[:20], actor=self.user)
+        reviews.reviews_reject(
+            reviews=Review.objects.filter(pk=spam.pk), reason="Spam", actor=self.user
+        )
+        compliance.compliance_check()
 
     def create_reference_data(self) -> None:
         self.warehouses = {}
