@@ -37,6 +37,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
+from backoffice.admin_permissions import RefuseUnavailableActionsMixin, requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
 from backoffice.errors import DomainError
@@ -479,7 +480,7 @@ def _line_sum(expression, output):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(SimpleHistoryAdmin):
+class PurchaseOrderAdmin(RefuseUnavailableActionsMixin, SimpleHistoryAdmin):
     list_display = [
         "number",
         "supplier",
@@ -540,6 +541,9 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin):
             },
         ),
     ]
+
+    # Goods are received by the warehouse, which need not be allowed to edit orders.
+    has_receive_permission = requires("suppliers.receive_purchaseorder")
 
     def get_queryset(self, request):
         money = DecimalField(max_digits=16, decimal_places=2)
@@ -624,15 +628,16 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin):
         if object_id and request.method == "GET":
             order = PurchaseOrder.objects.filter(pk=unquote(object_id)).first()
             if order is not None:
-                extra_context["po_buttons"] = self.buttons(order)
+                extra_context["po_buttons"] = self.buttons(order, self.get_actions(request))
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
         except DomainError as error:  # refused by the service after the form's own checks
             self.message_user(request, error.message, messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def buttons(self, order: PurchaseOrder) -> list[tuple[str, str]]:
-        """The actions that make sense for ``order``, as buttons on its change page."""
+    def buttons(self, order: PurchaseOrder, allowed) -> list[tuple[str, str]]:
+        """The actions that make sense for ``order`` and that the user may run, as buttons
+        on its change page."""
         S = PurchaseOrder.Status
         available = {
             S.DRAFT: ["send_action", "cancel_action"],
@@ -646,7 +651,9 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin):
             S.RECEIVED: ["return_action", "close_action"],
             S.CLOSED: ["return_action"],
         }.get(order.status, [])
-        return [(name, getattr(self, name).short_description) for name in available]
+        return [
+            (name, getattr(self, name).short_description) for name in available if name in allowed
+        ]
 
     # --- actions -------------------------------------------------------------------------------
 
@@ -696,7 +703,7 @@ class PurchaseOrderAdmin(SimpleHistoryAdmin):
             self, request, queryset, form_class=ReasonForm, title=_("Close"), perform=perform
         )
 
-    @admin.action(description=_("Receive goods…"), permissions=["change"])
+    @admin.action(description=_("Receive goods…"), permissions=["receive"])
     def receive_action(self, request, queryset):
         order = only_one(self, request, queryset)
         if order is None or refused(

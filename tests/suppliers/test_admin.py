@@ -508,3 +508,42 @@ def test_purchase_order_list_queries_do_not_grow_with_rows(
         assert len(response.context["cl"].result_list) == per_page
         counts.append(len(queries))
     assert counts[0] == counts[1], counts
+
+
+# --- who may receive -------------------------------------------------------------------------
+
+
+def staff_with(*codenames):
+    from django.contrib.auth.models import Permission
+    from django.contrib.contenttypes.models import ContentType
+
+    from ..factories import UserFactory
+
+    user = UserFactory(username="staff-" + "-".join(codenames))
+    content_type = ContentType.objects.get_for_model(PurchaseOrder)
+    for codename in codenames:
+        permission, _created = Permission.objects.get_or_create(
+            content_type=content_type, codename=codename, defaults={"name": codename}
+        )
+        user.user_permissions.add(permission)
+    return user
+
+
+def test_a_clerk_with_the_receive_permission_receives_without_editing_orders(client, sent):
+    client.force_login(staff_with("view_purchaseorder", "receive_purchaseorder"))
+    change = client.get(reverse("admin:suppliers_purchaseorder_change", args=[sent.pk]))
+    content = change.content.decode()
+    assert 'value="receive_action"' in content and 'value="amend_action"' not in content
+    act(client, "receive_action", [sent], **receive_form(sent, **{"SHIRT-M": (2, 2, 0, "")}))
+    assert levels() == {"SHIRT-M": 2}
+
+
+def test_editing_orders_does_not_include_receiving(client, sent, state):
+    client.force_login(staff_with("view_purchaseorder", "change_purchaseorder"))
+    change = client.get(reverse("admin:suppliers_purchaseorder_change", args=[sent.pk]))
+    assert 'value="receive_action"' not in change.content.decode()
+    before = state()
+    data = {"action": "receive_action", "_selected_action": [sent.pk]}
+    assert client.post(reverse(CHANGELIST), data).status_code == 403
+    act(client, "receive_action", [sent], **receive_form(sent, **{"SHIRT-M": (2, 2, 0, "")}))
+    assert state() == before
