@@ -44,8 +44,8 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench import b1_changelists, b2_bulk, b3_allocation, b5_audit  # noqa: E402
 from backoffice import outbox  # noqa: E402
+from bench import b1_changelists, b2_bulk, b3_allocation, b5_audit  # noqa: E402
 from catalog.models import Variant  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
