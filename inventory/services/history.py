@@ -139,7 +139,9 @@ def _copy_movements(rows: Iterable[tuple]) -> int:
         sql = f"INSERT INTO {table} ({columns}) VALUES ({marks})"  # noqa: S608
         chunk = []
         for row in rows:
-            chunk.append((*row[:6], row[6].hex, row[7], row[8].isoformat() if row[8] else None))
+            # The backend's own datetime format: SQLite's date functions read only that.
+            created = connection.ops.adapt_datetimefield_value(row[8])
+            chunk.append((*row[:6], row[6].hex, row[7], created))
             if len(chunk) == 5000:
                 cursor.executemany(sql, chunk)
                 written += len(chunk)

@@ -87,3 +87,12 @@ def test_history_is_refused_for_rows_that_already_have_stock(rows, admin_user, s
     with pytest.raises(InvalidOperation, match="already have stock or movements"):
         inventory.ledger_load_history(entries=[(a.pk, "receipt", 5, at(3), "x")], actor=admin_user)
     assert snapshot() == before
+
+
+def test_loaded_history_dates_work_in_date_functions(rows, admin_user):
+    from django.db.models.functions import TruncDate
+
+    a, _b = rows
+    inventory.ledger_load_history(entries=[(a.pk, "receipt", 2, at(9), "po-1")], actor=admin_user)
+    days = Movement.objects.annotate(day=TruncDate("created_at")).values_list("day", flat=True)
+    assert list(days) == [at(9).date()]
