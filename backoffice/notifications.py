@@ -59,6 +59,7 @@ EMAIL_WATCH_DELISTED = "customer.watch_delisted"
 EMAIL_WATCH_BACK = "customer.watch_back"
 EMAIL_STAFF_AUDIT = "staff.stock_audit"
 EMAIL_STAFF_ALERTS = "staff.alerts_digest"
+EMAIL_STAFF_LOW_RATINGS = "staff.low_ratings"
 
 
 def _key(prefix: str, suffix: str) -> Concat:
@@ -243,6 +244,7 @@ def render_email(message: OutboxMessage) -> tuple[str, str]:
         EMAIL_WATCH_BACK: _("%(title)s is back"),
         EMAIL_STAFF_AUDIT: _("Stock audit: %(count)s problem(s) found"),
         EMAIL_STAFF_ALERTS: _("Stock alerts: %(count)s open"),
+        EMAIL_STAFF_LOW_RATINGS: _("Low ratings: %(count)s product(s) below the threshold"),
     }
     values = {
         "number": getattr(context.get("order"), "number", ""),
