@@ -34,8 +34,10 @@ def _conditions(now) -> dict[str, Q]:
         stock=OuterRef("pk"), kind=MovementKind.SHIPMENT, created_at__gte=cutoff
     )
     stocked_before = Movement.objects.filter(stock=OuterRef("pk"), created_at__lt=cutoff)
+    # A row never stocked and without a reorder point is not "out": it was never "in".
+    stocked = Movement.objects.filter(stock=OuterRef("pk"))
     return {
-        Kind.OUT_OF_STOCK: Q(free__lte=0),
+        Kind.OUT_OF_STOCK: Q(free__lte=0) & (Q(reorder_point__gt=0) | Q(Exists(stocked))),
         Kind.LOW_STOCK: Q(free__gt=0, reorder_point__gt=0, free__lte=F("reorder_point")),
         Kind.OVERSTOCK: Q(max_level__isnull=False, on_hand__gt=F("max_level")),
         Kind.SLOW_MOVER: Q(on_hand__gt=0) & ~Q(Exists(shipped_since)) & Q(Exists(stocked_before)),

@@ -289,3 +289,13 @@ def test_alert_list_defaults_to_open_alerts(admin_client, on_sale, warehouse):
     assert on_sale.sku in page and "Refresh the alerts now" in page
     assert on_sale.sku not in admin_client.get(changelist + "?state=resolved").content.decode()
     assert on_sale.sku in admin_client.get(changelist + f"?q={on_sale.sku}").content.decode()
+
+
+def test_a_row_never_stocked_without_reorder_point_is_not_out_of_stock(warehouse):
+    variant = VariantFactory(product=ProductFactory(status=ListingStatus.ON_SALE))
+    Stock.objects.create(variant=variant, warehouse=warehouse)
+    inventory.stock_alerts_refresh()
+    assert open_alerts() == []
+    Stock.objects.filter(variant=variant).update(reorder_point=2)
+    inventory.stock_alerts_refresh()
+    assert open_alerts() == [(Alert.OUT_OF_STOCK, Stock.objects.get(variant=variant).pk)]

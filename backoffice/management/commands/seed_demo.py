@@ -390,6 +390,33 @@ class Command(BaseCommand):
             self.delistings(day)
             self.purchasing(day)
         self.reviews_and_compliance()
+        self.notifications_and_checks()
+
+    # --- notifications, audit and alerts (F-60, F-18, F-15) -----------------------------------
+
+    def notifications_and_checks(self) -> None:
+        from backoffice.models import WebhookEndpoint, WebhookEvent
+        from catalog.services import watch_add
+        from inventory import services as inventory
+
+        # Switched off: point it at the sales platform's URL and switch it on.
+        WebhookEndpoint.objects.get_or_create(
+            name="Sales platform (example)",
+            defaults={
+                "audience": WebhookEndpoint.Audience.SALES_PLATFORM,
+                "url": "https://platform.example.com/webhooks/stockroom",
+                "secret": "demo-secret-change-me-0123456789",
+                "events": [event.value for event in WebhookEvent],
+                "is_active": False,
+            },
+        )
+        waiting = Product.objects.filter(status__in=["sold_out", "delisted"]).order_by("pk")[:3]
+        for index, product in enumerate(waiting):
+            variant = product.variants.order_by("pk").first()
+            if variant:
+                watch_add(sku=variant.sku, email=f"waiting{index + 1}@example.com")
+        inventory.stock_alerts_refresh()
+        inventory.stock_audit(actor=self.user)
 
     # --- reviews and listing compliance (F-35, F-36, F-40) ----------------------------------
 
