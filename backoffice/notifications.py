@@ -60,6 +60,8 @@ EMAIL_WATCH_BACK = "customer.watch_back"
 EMAIL_STAFF_AUDIT = "staff.stock_audit"
 EMAIL_STAFF_ALERTS = "staff.alerts_digest"
 EMAIL_STAFF_LOW_RATINGS = "staff.low_ratings"
+EMAIL_STAFF_REPLENISHMENT = "staff.replenishment"
+EMAIL_STAFF_SCORECARDS = "staff.scorecards"
 
 
 def _key(prefix: str, suffix: str) -> Concat:
@@ -245,6 +247,8 @@ def render_email(message: OutboxMessage) -> tuple[str, str]:
         EMAIL_STAFF_AUDIT: _("Stock audit: %(count)s problem(s) found"),
         EMAIL_STAFF_ALERTS: _("Stock alerts: %(count)s open"),
         EMAIL_STAFF_LOW_RATINGS: _("Low ratings: %(count)s product(s) below the threshold"),
+        EMAIL_STAFF_REPLENISHMENT: _("Replenishment: %(count)s SKU(s) to order"),
+        EMAIL_STAFF_SCORECARDS: _("Supplier scorecards: %(count)s supplier(s)"),
     }
     values = {
         "number": getattr(context.get("order"), "number", ""),
