@@ -249,12 +249,28 @@ def _stock_ids(term: str) -> list[int]:
     )
 
 
+class StockRowColumns:
+    """SKU and warehouse columns (and SKU search) for rows that point at a stock row."""
+
+    def sku_search(self, term):
+        ids = _stock_ids(term)
+        return Q(stock_id__in=ids) if ids else None
+
+    @admin.display(description=_("SKU"), ordering="stock__variant__sku")
+    def sku(self, obj):
+        return obj.stock.variant.sku
+
+    @admin.display(description=_("warehouse"))
+    def warehouse(self, obj):
+        return obj.stock.warehouse.code
+
+
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written only by services: viewable, never added, changed or deleted here."""
 
 
 @admin.register(Movement)
-class MovementAdmin(SkuSearchMixin, ReadOnlyAdmin):
+class MovementAdmin(StockRowColumns, SkuSearchMixin, ReadOnlyAdmin):
     list_display = [
         "created_at",
         "kind",
@@ -273,21 +289,9 @@ class MovementAdmin(SkuSearchMixin, ReadOnlyAdmin):
     paginator = EstimatedCountPaginator
     list_per_page = 100
 
-    def sku_search(self, term):
-        ids = _stock_ids(term)
-        return Q(stock_id__in=ids) if ids else None
-
-    @admin.display(description=_("SKU"), ordering="stock__variant__sku")
-    def sku(self, obj):
-        return obj.stock.variant.sku
-
-    @admin.display(description=_("warehouse"))
-    def warehouse(self, obj):
-        return obj.stock.warehouse.code
-
 
 @admin.register(Allocation)
-class AllocationAdmin(SkuSearchMixin, ReadOnlyAdmin):
+class AllocationAdmin(StockRowColumns, SkuSearchMixin, ReadOnlyAdmin):
     list_display = ["created_at", "reference", "sku", "warehouse", "allocated_quantity", "quantity"]
     list_select_related = ["stock__variant", "stock__warehouse"]
     list_filter = ["stock__warehouse"]
@@ -295,20 +299,8 @@ class AllocationAdmin(SkuSearchMixin, ReadOnlyAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
-    def sku_search(self, term):
-        ids = _stock_ids(term)
-        return Q(stock_id__in=ids) if ids else None
 
-    @admin.display(description=_("SKU"))
-    def sku(self, obj):
-        return obj.stock.variant.sku
-
-    @admin.display(description=_("warehouse"))
-    def warehouse(self, obj):
-        return obj.stock.warehouse.code
-
-
-class FindingInline(ReadOnlyAdminMixin, admin.TabularInline):
+class FindingInline(StockRowColumns, ReadOnlyAdminMixin, admin.TabularInline):
     model = StockAuditFinding
     fields = ["kind", "sku", "warehouse", "expected", "actual", "allocation"]
     readonly_fields = fields
@@ -322,14 +314,6 @@ class FindingInline(ReadOnlyAdminMixin, admin.TabularInline):
             .get_queryset(request)
             .select_related("stock__variant", "stock__warehouse", "allocation")
         )
-
-    @admin.display(description=_("SKU"))
-    def sku(self, obj):
-        return obj.stock.variant.sku
-
-    @admin.display(description=_("warehouse"))
-    def warehouse(self, obj):
-        return obj.stock.warehouse.code
 
 
 @admin.register(StockAuditRun)
@@ -378,7 +362,7 @@ class AlertStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(StockAlert)
-class StockAlertAdmin(SkuSearchMixin, RunNowMixin, ReadOnlyAdmin):
+class StockAlertAdmin(StockRowColumns, SkuSearchMixin, RunNowMixin, ReadOnlyAdmin):
     list_display = [
         "kind",
         "sku",
@@ -398,18 +382,6 @@ class StockAlertAdmin(SkuSearchMixin, RunNowMixin, ReadOnlyAdmin):
     run_now_label = _("Refresh the alerts now")
     run_now_message = _("The alerts were refreshed.")
     run_now_permission = "inventory.refresh_stock_alerts"
-
-    def sku_search(self, term):
-        ids = _stock_ids(term)
-        return Q(stock_id__in=ids) if ids else None
-
-    @admin.display(description=_("SKU"), ordering="stock__variant__sku")
-    def sku(self, obj):
-        return obj.stock.variant.sku
-
-    @admin.display(description=_("warehouse"))
-    def warehouse(self, obj):
-        return obj.stock.warehouse.code
 
     @admin.display(description=_("on hand now"))
     def on_hand_now(self, obj):
