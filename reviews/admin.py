@@ -13,6 +13,7 @@ from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
 from backoffice.admin_actions import form_action, report
+from backoffice.admin_imports import LimitedImportForm
 from backoffice.admin_permissions import RefuseUnavailableActionsMixin
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 
@@ -40,6 +41,7 @@ def supplier_link(supplier_id: int | None):
 class ReviewAdmin(RefuseUnavailableActionsMixin, ImportExportMixin, admin.ModelAdmin):
     resource_classes = [ReviewResource]
     import_formats = [base_formats.CSV, base_formats.XLSX]
+    import_form_class = LimitedImportForm
     export_formats = [base_formats.CSV, base_formats.XLSX]
     list_display = [
         "created_at",

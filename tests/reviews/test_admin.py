@@ -189,6 +189,24 @@ def test_import_of_a_huge_text_is_refused(admin_client, product, state, settings
     assert state() == before
 
 
+def test_an_import_file_over_the_size_limit_is_refused(admin_client, product, state, settings):
+    settings.IMPORT_MAX_UPLOAD_BYTES = 200
+    before = state()
+    response = upload(admin_client, HEADER + "linen-shirt,,4,Fine,,Bo,\n" * 10)
+    content = response.content.decode()
+    assert response.status_code == 200
+    assert "files up to 200" in content and "bytes can be imported." in content
+    assert "confirm_form" not in response.context
+    assert state() == before
+
+
+def test_an_empty_import_file_is_refused(admin_client, product, state):
+    before = state()
+    response = upload(admin_client, "")
+    assert "The submitted file is empty." in response.content.decode()
+    assert state() == before
+
+
 def test_export_csv(admin_client, reviews):
     response = admin_client.post(
         reverse("admin:reviews_review_export"),
