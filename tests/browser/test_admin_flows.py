@@ -155,3 +155,46 @@ def test_delist_flagged_products_for_compliance(logged_in):
     assert "1 products delisted for compliance" in message(page)
     bad.refresh_from_db()
     assert (bad.status, bad.delist_reason) == ("delisted", "compliance")
+
+
+def test_receive_a_purchase_order_with_a_rejected_line(logged_in, staff):
+    from suppliers.models import PurchaseOrder
+
+    from ..factories import SupplierFactory, purchase_order, supplier_price
+
+    warehouse = WarehouseFactory(code="MAIN", name="Main warehouse")
+    supplier = SupplierFactory(code="ACME", name="Acme")
+    shirt = VariantFactory(product=ProductFactory(title="Linen shirt"), sku="SHIRT-M")
+    mug = VariantFactory(product=ProductFactory(title="Tea mug"), sku="MUG-1")
+    for variant in (shirt, mug):
+        supplier_price(supplier, variant, is_preferred=True)
+    order = purchase_order(supplier, warehouse, [(shirt, 10), (mug, 6)], send=True, actor=staff)
+    lines = {line.variant.sku: line for line in order.lines.select_related("variant")}
+
+    shirt_line, mug_line = lines["SHIRT-M"].pk, lines["MUG-1"].pk
+
+    def fill_receipt(page, reason=None):
+        page.goto("/admin/suppliers/purchaseorder/")
+        select_rows(page, [order.pk])
+        run_action(page, "receive_action")
+        assert page.locator("#receive-lines tbody tr").count() == 2
+        page.fill(f"input[name=received_{shirt_line}]", "10")
+        page.fill(f"input[name=accepted_{shirt_line}]", "10")
+        page.fill(f"input[name=received_{mug_line}]", "6")
+        page.fill(f"input[name=accepted_{mug_line}]", "4")
+        page.fill(f"input[name=rejected_{mug_line}]", "2")
+        if reason:
+            page.select_option(f"select[name=reason_{mug_line}]", reason)
+        page.click("input[name=apply]")
+
+    page = logged_in
+    fill_receipt(page)  # two rejected without a reason: refused, nothing received
+    assert "say why 2 units were rejected" in page.inner_text("body")
+    assert not Stock.objects.exists()
+
+    fill_receipt(page, reason="damaged")
+    assert "recorded on" in message(page)
+    order.refresh_from_db()
+    assert order.status == PurchaseOrder.Status.PARTIALLY_RECEIVED  # 2 mugs still owed
+    levels = dict(Stock.objects.values_list("variant__sku", "on_hand"))
+    assert levels == {"SHIRT-M": 10, "MUG-1": 4}
