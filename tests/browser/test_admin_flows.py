@@ -189,7 +189,7 @@ def test_receive_a_purchase_order_with_a_rejected_line(logged_in, staff):
 
     page = logged_in
     fill_receipt(page)  # two rejected without a reason: refused, nothing received
-    assert "say why 2 units were rejected" in page.inner_text("body")
+    assert "say why 2 units were rejected" in message(page)
     assert not Stock.objects.exists()
 
     fill_receipt(page, reason="damaged")
