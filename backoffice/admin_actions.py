@@ -18,6 +18,9 @@ from django.contrib.admin import helpers
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext
 
 from .errors import DomainError
 
@@ -76,3 +79,50 @@ def form_action(
     }
     request.current_app = modeladmin.admin_site.name
     return TemplateResponse(request, "admin/stockroom/action_form.html", context)
+
+
+# --- per-row actions (documents with their own workflow: orders, returns, purchase orders) ---
+
+
+def each(modeladmin, request, queryset, operation, done: str) -> None:
+    """Call ``operation`` per row, each in its own transaction: one refusal blocks no other."""
+    ok, failed = 0, []
+    for obj in queryset.order_by("pk"):
+        try:
+            operation(obj)
+            ok += 1
+        except DomainError as error:
+            failed.append(f"{obj}: {error.message}")
+    if ok:
+        modeladmin.message_user(request, done % {"count": ok}, messages.SUCCESS)
+    for line in failed[:20]:
+        modeladmin.message_user(request, line, messages.ERROR)
+    if len(failed) > 20:
+        modeladmin.message_user(
+            request, gettext("… and %(count)s more refused.") % {"count": len(failed) - 20}
+        )
+
+
+def only_one(modeladmin, request, queryset, message):
+    """The one selected row, or ``None`` after telling staff to select exactly one."""
+    if queryset.count() != 1:
+        modeladmin.message_user(request, message, messages.ERROR)
+        return None
+    return queryset.get()
+
+
+def refused(modeladmin, request, check) -> bool:
+    """Run a service's check; show its refusal as an error message and say whether it refused."""
+    try:
+        check()
+    except DomainError as error:
+        modeladmin.message_user(request, error.message, messages.ERROR)
+        return True
+    return False
+
+
+def admin_link(obj) -> str:
+    """A link to ``obj``'s change page, labelled with ``str(obj)``."""
+    opts = obj._meta
+    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+    return format_html('<a href="{}">{}</a>', url, obj)

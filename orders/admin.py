@@ -6,16 +6,14 @@ from decimal import Decimal
 
 from django.contrib import admin, messages
 from django.db.models import Prefetch
-from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.admin_actions import form_action
+from backoffice.admin_actions import admin_link, each, form_action, only_one, refused
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
-from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
 from inventory.models import Allocation
 
@@ -32,49 +30,6 @@ from .forms import (
     tracking_by_number,
 )
 from .models import ApiToken, Order, OrderLine, ReturnLine, ReturnRequest, Shipment, ShipmentLine
-
-
-def only_one(modeladmin, request, queryset, message):
-    """The one selected row, or ``None`` after telling staff to select exactly one."""
-    if queryset.count() != 1:
-        modeladmin.message_user(request, message, messages.ERROR)
-        return None
-    return queryset.get()
-
-
-def refused(modeladmin, request, check) -> bool:
-    """Run a service's check; show its refusal as an error message and say whether it refused."""
-    try:
-        check()
-    except DomainError as error:
-        modeladmin.message_user(request, error.message, messages.ERROR)
-        return True
-    return False
-
-
-def admin_link(obj) -> str:
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, obj)
-
-
-def each(modeladmin, request, queryset, operation, done: str) -> None:
-    """Call ``operation`` per row, each in its own transaction: one refusal blocks no other."""
-    ok, failed = 0, []
-    for obj in queryset.order_by("pk"):
-        try:
-            operation(obj)
-            ok += 1
-        except DomainError as error:
-            failed.append(f"{obj}: {error.message}")
-    if ok:
-        modeladmin.message_user(request, done % {"count": ok}, messages.SUCCESS)
-    for line in failed[:20]:
-        modeladmin.message_user(request, line, messages.ERROR)
-    if len(failed) > 20:
-        modeladmin.message_user(
-            request, gettext("… and %(count)s more refused.") % {"count": len(failed) - 20}
-        )
 
 
 class OrderLineInline(admin.TabularInline):

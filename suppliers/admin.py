@@ -30,13 +30,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import path
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.admin_actions import form_action
+from backoffice.admin_actions import admin_link, each, form_action, only_one, refused
 from backoffice.admin_permissions import RefuseUnavailableActionsMixin, requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
@@ -71,56 +71,10 @@ from .models import (
     SupplierReturn,
     SupplierReturnLine,
 )
+from .selectors import percent
 
 NOTHING_TO_RETURN = _("%(number)s has no rejected goods waiting to go back to the supplier.")
 PO_NUMBER = re.compile(r"^\s*(?:PO-?)?0*(\d{1,12})\s*$", re.IGNORECASE)
-
-
-def percent(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f} %"
-
-
-def admin_link(obj) -> str:
-    opts = obj._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-    return format_html('<a href="{}">{}</a>', url, obj)
-
-
-def only_one(modeladmin, request, queryset):
-    """The one selected order, or None after telling staff to select exactly one."""
-    if queryset.count() != 1:
-        modeladmin.message_user(request, SELECT_ONE_ORDER, messages.ERROR)
-        return None
-    return queryset.get()
-
-
-def refused(modeladmin, request, check) -> bool:
-    """Run a service's check; show a refusal as an error message and say whether it refused."""
-    try:
-        check()
-    except DomainError as error:
-        modeladmin.message_user(request, error.message, messages.ERROR)
-        return True
-    return False
-
-
-def each(modeladmin, request, queryset, operation, done: str) -> None:
-    """Call ``operation`` per order, each in its own transaction: one refusal blocks no other."""
-    ok, failed = 0, []
-    for obj in queryset.order_by("pk"):
-        try:
-            operation(obj)
-            ok += 1
-        except DomainError as error:
-            failed.append(f"{obj}: {error.message}")
-    if ok:
-        modeladmin.message_user(request, done % {"count": ok}, messages.SUCCESS)
-    for line in failed[:20]:
-        modeladmin.message_user(request, line, messages.ERROR)
-    if len(failed) > 20:
-        modeladmin.message_user(
-            request, gettext("… and %(count)s more refused.") % {"count": len(failed) - 20}
-        )
 
 
 # --- suppliers and scorecards ------------------------------------------------------------------
@@ -705,7 +659,7 @@ class PurchaseOrderAdmin(RefuseUnavailableActionsMixin, SimpleHistoryAdmin):
 
     @admin.action(description=_("Receive goods…"), permissions=["receive"])
     def receive_action(self, request, queryset):
-        order = only_one(self, request, queryset)
+        order = only_one(self, request, queryset, SELECT_ONE_ORDER)
         if order is None or refused(
             self,
             request,
@@ -747,7 +701,7 @@ class PurchaseOrderAdmin(RefuseUnavailableActionsMixin, SimpleHistoryAdmin):
 
     @admin.action(description=_("Amend lines…"), permissions=["change"])
     def amend_action(self, request, queryset):
-        order = only_one(self, request, queryset)
+        order = only_one(self, request, queryset, SELECT_ONE_ORDER)
         if order is None or refused(
             self,
             request,
@@ -774,7 +728,7 @@ class PurchaseOrderAdmin(RefuseUnavailableActionsMixin, SimpleHistoryAdmin):
 
     @admin.action(description=_("Return rejected goods to supplier…"), permissions=["change"])
     def return_action(self, request, queryset):
-        order = only_one(self, request, queryset)
+        order = only_one(self, request, queryset, SELECT_ONE_ORDER)
         if order is None:
             return None
         lines = list(

@@ -490,3 +490,8 @@ def replenishment_suggestions(
             )
         )
     return suggestions
+
+
+def percent(value: float | None) -> str:
+    """A rate as staff read it: "12.5 %", or "—" when there was nothing to measure."""
+    return "—" if value is None else f"{value * 100:.1f} %"

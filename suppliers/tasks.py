@@ -19,6 +19,7 @@ from backoffice.schedules import run_once, today
 
 from . import selectors
 from .models import Supplier
+from .selectors import percent
 
 
 def replenishment_notify(*, period: str) -> dict:
@@ -55,9 +56,6 @@ def scorecards_notify(*, period: str, end: date) -> dict:
     rows = selectors.supplier_scorecards(
         Supplier.objects.filter(is_active=True), start=start, end=end
     ).order_by("code")
-
-    def percent(value) -> str:
-        return "—" if value is None else f"{value * 100:.1f} %"
 
     lines = [
         {
