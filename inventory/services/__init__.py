@@ -47,6 +47,18 @@ from .history import (
     ledger_load_history,
 )
 from .levels import adjust, dispose, receive, transfer
+from .operations import (
+    CORRECTION_REFUSED,
+    CORRECTION_REFUSED_LINE,
+    CORRECTION_ZERO,
+    LOT_TRACKED,
+    CorrectionRefused,
+    CountCorrection,
+    TransitLine,
+    count_correct,
+    transfer_dispatch,
+    transfer_receive,
+)
 
 __all__ = [
     "ADJUSTMENT_ZERO",
@@ -54,6 +66,11 @@ __all__ = [
     "AllocationLine",
     "BACKORDERS_IN_USE",
     "BulkResult",
+    "CORRECTION_REFUSED",
+    "CORRECTION_REFUSED_LINE",
+    "CORRECTION_ZERO",
+    "CorrectionRefused",
+    "CountCorrection",
     "DISPOSE_NOT_DELISTED",
     "DISPOSITION_KINDS",
     "HISTORY_NEGATIVE",
@@ -62,6 +79,7 @@ __all__ = [
     "HISTORY_UNORDERED",
     "INSUFFICIENT_LINE",
     "INSUFFICIENT_STOCK",
+    "LOT_TRACKED",
     "NOT_SELLABLE",
     "OVER_RELEASE",
     "QUANTITY_NOT_POSITIVE",
@@ -71,10 +89,12 @@ __all__ = [
     "RESTOCK_NO_VARIANTS",
     "SAME_WAREHOUSE",
     "SHIP_BEYOND_ON_HAND",
+    "TransitLine",
     "UNKNOWN_DISPOSITION",
     "WAREHOUSE_INACTIVE",
     "adjust",
     "allocate",
+    "count_correct",
     "dispose",
     "dispose_remaining",
     "ledger_load_history",
@@ -87,4 +107,6 @@ __all__ = [
     "stock_alerts_refresh",
     "stock_audit",
     "transfer",
+    "transfer_dispatch",
+    "transfer_receive",
 ]
