@@ -241,6 +241,8 @@ OUTBOX_REDISPATCH_GRACE_SECONDS = env_int("OUTBOX_REDISPATCH_GRACE_SECONDS", 60)
 STOCKROOM_ALERT_EMAILS = env_list("STOCKROOM_ALERT_EMAILS", [])
 STOCKROOM_SITE_NAME = os.environ.get("STOCKROOM_SITE_NAME", "Stockroom")
 SLOW_MOVER_DAYS = env_int("SLOW_MOVER_DAYS", 90)
+# A lot with stock that expires within this many days opens an "expiring" stock alert.
+EXPIRY_ALERT_DAYS = env_int("EXPIRY_ALERT_DAYS", 30)
 STALE_ALLOCATION_DAYS = env_int("STALE_ALLOCATION_DAYS", 14)
 
 # --- E-mail -----------------------------------------------------------------

@@ -217,6 +217,15 @@ class Variant(models.Model):
         editable=False,
         help_text=_("Changed with the variant actions, which keep every stock row in step."),
     )
+    track_lots = models.BooleanField(
+        _("lot tracking"),
+        default=False,
+        editable=False,
+        help_text=_(
+            "Stock is kept per lot with its expiry date. Switched with the variant actions, "
+            "only while the SKU has no stock."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     history = HistoricalRecords()

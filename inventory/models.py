@@ -2,8 +2,12 @@
 
 Levels (``Stock.on_hand``, ``Stock.allocated``) are written only by
 ``inventory.services``, which writes the matching ``Movement`` in the same
-transaction. The ledger is append-only: ``Movement`` refuses updates and
-deletes through the ORM.
+transaction. For a lot-tracked SKU (``Variant.track_lots``) the levels are
+also kept per lot (``LotStock``), each movement names its lot, and each
+allocation records the lots it took (``AllocationLot``).
+
+The ledger is append-only: ``Movement`` refuses updates and deletes through
+the ORM.
 """
 
 from __future__ import annotations
@@ -120,6 +124,73 @@ class Stock(models.Model):
         return self.on_hand - self.allocated
 
 
+class Lot(models.Model):
+    """A batch of one lot-tracked SKU (``Variant.track_lots``): its code and expiry date (F-14).
+
+    A lot belongs to the SKU, not to a warehouse: the same batch may sit in
+    several warehouses, and ``LotStock`` holds how much of it each stock row
+    has. Lots are created by receipts; picking takes the earliest expiry first.
+    """
+
+    variant = models.ForeignKey(
+        "catalog.Variant", verbose_name=_("SKU"), related_name="lots", on_delete=models.PROTECT
+    )
+    code = models.CharField(_("lot"), max_length=64)
+    expiry = models.DateField(_("expiry date"), null=True, blank=True)
+    received_at = models.DateTimeField(_("first received"))
+
+    class Meta:
+        verbose_name = _("lot")
+        verbose_name_plural = _("lots")
+        ordering = [F("expiry").asc(nulls_last=True), "received_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["variant", "code"], name="lot_unique_code")]
+        indexes = [models.Index(fields=["expiry"], name="lot_expiry")]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.expiry:%Y-%m-%d})" if self.expiry else self.code
+
+
+class LotStock(models.Model):
+    """The units of one lot in one stock row. Written only by ``inventory.services``.
+
+    Invariant: for a lot-tracked SKU, Sum(on_hand) and Sum(allocated) over a
+    stock row's lots equal the row's own levels (the stock audit checks it).
+    """
+
+    stock = models.ForeignKey(
+        Stock, verbose_name=_("stock"), related_name="lot_stocks", on_delete=models.PROTECT
+    )
+    lot = models.ForeignKey(
+        Lot, verbose_name=_("lot"), related_name="lot_stocks", on_delete=models.PROTECT
+    )
+    on_hand = models.IntegerField(_("on hand"), default=0, editable=False)
+    allocated = models.IntegerField(_("allocated"), default=0, editable=False)
+
+    class Meta:
+        verbose_name = _("lot stock")
+        verbose_name_plural = _("lot stock")
+        ordering = ["stock_id", "lot_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stock", "lot"], name="lotstock_unique_lot"),
+            models.CheckConstraint(
+                condition=Q(on_hand__gte=0), name="lotstock_on_hand_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated__gte=0), name="lotstock_allocated_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(allocated__lte=F("on_hand")), name="lotstock_allocated_within_on_hand"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lot.code} @ {self.stock_id}: {self.on_hand}"
+
+    @property
+    def available(self) -> int:
+        return self.on_hand - self.allocated
+
+
 class MovementKind(models.TextChoices):
     RECEIPT = "receipt", _("Receipt")
     SHIPMENT = "shipment", _("Shipment")
@@ -165,6 +236,15 @@ class Movement(models.Model):
     on_hand_after = models.IntegerField(_("on hand after"))
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     reference = models.CharField(_("reference"), max_length=120, blank=True, db_index=True)
+    # The lot moved, for every movement of a lot-tracked SKU (one movement per lot).
+    lot = models.ForeignKey(
+        Lot,
+        verbose_name=_("lot"),
+        null=True,
+        blank=True,
+        related_name="movements",
+        on_delete=models.PROTECT,
+    )
     batch = models.UUIDField(_("operation"), null=True, blank=True, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -247,6 +327,43 @@ class Allocation(models.Model):
         return f"{self.reference}: {self.quantity}"
 
 
+class AllocationLot(models.Model):
+    """The lots an allocation of a lot-tracked SKU took, so that shipping and releasing hit them.
+
+    Invariant: Sum(quantity) of an allocation's lots == ``Allocation.quantity``,
+    and Sum(quantity) per lot stock == ``LotStock.allocated``.
+    """
+
+    allocation = models.ForeignKey(
+        Allocation, verbose_name=_("allocation"), related_name="lots", on_delete=models.CASCADE
+    )
+    lot_stock = models.ForeignKey(
+        LotStock, verbose_name=_("lot"), related_name="allocations", on_delete=models.PROTECT
+    )
+    quantity = models.IntegerField(_("still allocated"))
+    allocated_quantity = models.IntegerField(_("allocated"))
+
+    class Meta:
+        verbose_name = _("allocated lot")
+        verbose_name_plural = _("allocated lots")
+        ordering = ["allocation_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["allocation", "lot_stock"], name="allocationlot_unique_lot"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__gte=0), name="allocationlot_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(quantity__lte=F("allocated_quantity")),
+                name="allocationlot_within_allocated",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.allocation_id} · {self.lot_stock_id}: {self.quantity}"
+
+
 class StockAuditRun(models.Model):
     """One run of the stock audit (F-18): what was checked and how many problems it found."""
 
@@ -284,6 +401,7 @@ class StockAuditFinding(models.Model):
         OVER_ALLOCATED = "over_allocated", _("Allocated above on hand")
         ALLOCATION_MISMATCH = "allocation_mismatch", _("Allocated differs from allocations")
         STALE_ALLOCATION = "stale_allocation", _("Stale allocation")
+        LOT_MISMATCH = "lot_mismatch", _("Lots differ from the stock level")
 
     run = models.ForeignKey(
         StockAuditRun, verbose_name=_("audit"), related_name="findings", on_delete=models.CASCADE
