@@ -10,7 +10,15 @@ from django.utils.translation import gettext_lazy as _
 from . import outbox
 from .admin_actions import report
 from .admin_readonly import ReadOnlyAdminMixin
-from .models import OutboxMessage, ScheduledRun, SubmissionKey, WebhookEndpoint, WebhookEvent
+from .admin_sheets import ImportRunAdmin
+from .models import (
+    ImportRun,
+    OutboxMessage,
+    ScheduledRun,
+    SubmissionKey,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from .paginator import EstimatedCountPaginator
 
 
@@ -138,3 +146,6 @@ class ScheduledRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["job", "period", "status", "started_at", "finished_at", "summary"]
     list_filter = ["job", "status"]
     date_hierarchy = "started_at"
+
+
+admin.site.register(ImportRun, ImportRunAdmin)

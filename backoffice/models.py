@@ -180,3 +180,71 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job} {self.period}"
+
+
+class ImportRun(models.Model):
+    """One spreadsheet import (F-50): the file, who sent it, its preview and its result.
+
+    Status: ``checking`` (a background dry run) → ``previewed`` (the report of
+    the dry run is ready; staff confirm or cancel) → ``queued`` → ``applying``
+    → ``applied``, or ``failed`` (the apply found errors: nothing was written)
+    or ``cancelled``. The uploaded file is kept so that it can be downloaded
+    again; its reference (``IMP-000012``) is the reason and the reference of
+    the stock movements it writes.
+    """
+
+    class Status(models.TextChoices):
+        CHECKING = "checking", _("Checking")
+        PREVIEWED = "previewed", _("Previewed")
+        QUEUED = "queued", _("Queued")
+        APPLYING = "applying", _("Applying")
+        APPLIED = "applied", _("Applied")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    kind = models.CharField(_("sheet"), max_length=40)
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/")
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_size = models.PositiveBigIntegerField(_("size (bytes)"), default=0)
+    encoding = models.CharField(_("encoding"), max_length=20, default="auto")
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    background = models.BooleanField(_("in the background"), default=False)
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.CHECKING
+    )
+    total_rows = models.PositiveIntegerField(_("rows"), default=0)
+    created = models.PositiveIntegerField(_("new"), default=0)
+    updated = models.PositiveIntegerField(_("updated"), default=0)
+    unchanged = models.PositiveIntegerField(_("unchanged"), default=0)
+    error_count = models.PositiveIntegerField(_("errors"), default=0)
+    preview = models.JSONField(_("preview"), default=dict, blank=True)
+    report = models.JSONField(_("result"), default=dict, blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        blank=True,
+        related_name="+",
+        on_delete=models.SET_NULL,
+    )
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    started_at = models.DateTimeField(_("applied from"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+        default_permissions = ("view",)
+        indexes = [models.Index(fields=["status", "created_at"], name="importrun_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.number} · {self.file_name}"
+
+    @property
+    def number(self) -> str:
+        return f"IMP-{self.pk:06d}" if self.pk else "IMP-(new)"
+
+    @property
+    def busy(self) -> bool:
+        return self.status in (self.Status.CHECKING, self.Status.QUEUED, self.Status.APPLYING)

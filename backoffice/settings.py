@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "suppliers",
     "orders",
     "reviews",
+    "warehouse",
 ]
 
 MIDDLEWARE = [
@@ -228,6 +229,21 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The progress of a background import is written while its transaction is still open,
+# so it goes to a cache the web process can read: Redis when there is a broker (the
+# worker is another process), this process's memory without one (the thread runs here).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "progress": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CELERY_BROKER_URL,
+            "KEY_PREFIX": "stockroom-progress",
+        }
+        if CELERY_BROKER_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "progress"}
+    ),
+}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 DJANGO_CELERY_BEAT_TZ_AWARE = True
 
@@ -299,6 +315,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Spreadsheet imports larger than this are refused by the import form.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+# At most this many non-blank rows per sheet; an xlsx declaring more is refused unread.
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
+# An xlsx whose parts unpack to more than this is refused before it is parsed.
+IMPORT_XLSX_MAX_UNPACKED_BYTES = env_int("IMPORT_XLSX_MAX_UNPACKED_BYTES", 200 * 1024 * 1024)
+# Files above this size are checked and applied by a background task, never by the request.
+IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 256 * 1024)
+# Without a broker (the embedded default) a background import runs in a thread of the
+# web process, so that the request still returns at once.
+IMPORT_BACKGROUND_THREADS = env_bool("IMPORT_BACKGROUND_THREADS", True)
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
 if LOG_FORMAT not in ("json", "text"):
@@ -329,3 +354,20 @@ REVIEW_LOW_RATING_MIN_REVIEWS = env_int("REVIEW_LOW_RATING_MIN_REVIEWS", 3)
 REVIEW_LOW_RATING_MAX_STARS = env_int("REVIEW_LOW_RATING_MAX_STARS", 2)
 # The dashboard's figures are cached this long (0: computed on every request).
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
+
+# --- Stock counts and ABC classes (F-16) ---------------------------------------------------
+# SKUs are ranked per warehouse by the value shipped over the last ABC_WINDOW_DAYS: class A
+# holds the SKUs that make the first ABC_A_PERCENT of that value, B the next ABC_B_PERCENT,
+# C the rest (and every SKU that shipped nothing).
+ABC_WINDOW_DAYS = env_int("ABC_WINDOW_DAYS", 365)
+ABC_A_PERCENT = env_int("ABC_A_PERCENT", 80)
+ABC_B_PERCENT = env_int("ABC_B_PERCENT", 15)
+if not (0 < ABC_A_PERCENT and 0 <= ABC_B_PERCENT and ABC_A_PERCENT + ABC_B_PERCENT <= 100):
+    raise ImproperlyConfigured(
+        "ABC_A_PERCENT and ABC_B_PERCENT must be percentages with A above 0 and A + B <= 100; "
+        f"got {ABC_A_PERCENT} and {ABC_B_PERCENT}."
+    )
+# A cycle count of a class is planned when its last one is this many days old.
+CYCLE_COUNT_DAYS_A = env_int("CYCLE_COUNT_DAYS_A", 30)
+CYCLE_COUNT_DAYS_B = env_int("CYCLE_COUNT_DAYS_B", 90)
+CYCLE_COUNT_DAYS_C = env_int("CYCLE_COUNT_DAYS_C", 365)

@@ -36,3 +36,13 @@ def outbox_dispatch_batch(batch: str) -> int:
 def outbox_redispatch() -> int:
     """Periodic: hand again to the workers the messages nobody is working on."""
     return len(outbox.redispatch())
+
+
+@shared_task(name="imports.run", ignore_result=True, acks_late=True)
+def import_run_task(run_id: int, phase: str) -> str:
+    """Check ("check") or apply ("apply") one import run; a second delivery is a no-op."""
+    from .spreadsheets import runs
+
+    if phase == "check":
+        return "checked" if runs.import_run_check(run_id) else "skipped"
+    return "applied" if runs.import_run_apply(run_id) else "skipped"
