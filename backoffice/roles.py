@@ -42,7 +42,15 @@ CUSTOM_PERMISSIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ],
 }
 
-BUSINESS_APPS = ("catalog", "inventory", "orders", "suppliers", "reviews", "backoffice")
+BUSINESS_APPS = (
+    "catalog",
+    "inventory",
+    "orders",
+    "suppliers",
+    "reviews",
+    "warehouse",
+    "backoffice",
+)
 
 ROLES: dict[str, list[str]] = {
     "Administrator": [
@@ -77,6 +85,8 @@ ROLES: dict[str, list[str]] = {
         "inventory.*",
         "-inventory.delete_*",
         "-inventory.import_stock",
+        "warehouse.*",
+        "-warehouse.delete_*",
         "orders.view_order",
         "orders.view_orderline",
         "orders.view_shipment",
