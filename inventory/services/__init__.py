@@ -5,7 +5,9 @@ conditional UPDATE (``… WHERE on_hand - allocated >= n``) and writes the
 matching ``Movement`` in the same transaction, so that on hand always equals
 the sum of the ledger and two staff taking the last unit cannot both win.
 When one operation touches several stock rows it takes them in primary-key
-order, so that two such operations never deadlock.
+order, so that two such operations never deadlock. A lot-tracked SKU's lot
+rows (``LotStock``) are written by the same functions, always after their
+stock row is locked (see ``lots.py``).
 
 Nothing else in the project may write a stock level or a movement
 (``tests/inventory/test_guard.py`` fails if something does).
@@ -17,10 +19,21 @@ from ._base import (
     ADJUSTMENT_ZERO,
     ALREADY_ALLOCATED,
     BACKORDERS_IN_USE,
+    BACKORDERS_LOT_TRACKED,
     DISPOSE_NOT_DELISTED,
     DISPOSITION_KINDS,
     INSUFFICIENT_LINE,
+    INSUFFICIENT_LOT_LINE,
     INSUFFICIENT_STOCK,
+    LOT_CODE_REQUIRED,
+    LOT_CODE_TOO_LONG,
+    LOT_EXPIRED,
+    LOT_EXPIRY_CONFLICT,
+    LOT_NOT_TRACKED,
+    LOT_SWITCH_BACKORDERS,
+    LOT_SWITCH_HAS_STOCK,
+    LOT_UNKNOWN,
+    LOTS_NOT_SUPPORTED,
     NOT_SELLABLE,
     OVER_RELEASE,
     QUANTITY_NOT_POSITIVE,
@@ -46,7 +59,9 @@ from .history import (
     HISTORY_UNORDERED,
     ledger_load_history,
 )
+from .imports import StockImportResult, StockLine, stock_import
 from .levels import adjust, dispose, receive, transfer
+from .lots import variant_track_lots
 from .operations import (
     CORRECTION_REFUSED,
     CORRECTION_REFUSED_LINE,
@@ -65,6 +80,7 @@ __all__ = [
     "ALREADY_ALLOCATED",
     "AllocationLine",
     "BACKORDERS_IN_USE",
+    "BACKORDERS_LOT_TRACKED",
     "BulkResult",
     "CORRECTION_REFUSED",
     "CORRECTION_REFUSED_LINE",
@@ -78,7 +94,17 @@ __all__ = [
     "HISTORY_UNKNOWN_KIND",
     "HISTORY_UNORDERED",
     "INSUFFICIENT_LINE",
+    "INSUFFICIENT_LOT_LINE",
     "INSUFFICIENT_STOCK",
+    "LOTS_NOT_SUPPORTED",
+    "LOT_CODE_REQUIRED",
+    "LOT_CODE_TOO_LONG",
+    "LOT_EXPIRED",
+    "LOT_EXPIRY_CONFLICT",
+    "LOT_NOT_TRACKED",
+    "LOT_SWITCH_BACKORDERS",
+    "LOT_SWITCH_HAS_STOCK",
+    "LOT_UNKNOWN",
     "LOT_TRACKED",
     "NOT_SELLABLE",
     "OVER_RELEASE",
@@ -106,7 +132,11 @@ __all__ = [
     "stock_alerts_digest",
     "stock_alerts_refresh",
     "stock_audit",
+    "stock_import",
+    "StockImportResult",
+    "StockLine",
     "transfer",
     "transfer_dispatch",
     "transfer_receive",
+    "variant_track_lots",
 ]

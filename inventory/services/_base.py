@@ -53,6 +53,37 @@ DISPOSE_NOT_DELISTED = gettext_lazy(
 )
 UNKNOWN_DISPOSITION = gettext_lazy("Unknown disposition %(disposition)r.")
 
+# Lots (F-14)
+LOT_CODE_REQUIRED = gettext_lazy("%(sku)s is tracked by lot: give the lot code.")
+LOT_CODE_TOO_LONG = gettext_lazy("A lot code has at most %(max)s characters; got %(length)s.")
+LOT_NOT_TRACKED = gettext_lazy(
+    "%(sku)s is not tracked by lot: it takes no lot code or expiry date."
+)
+LOT_EXPIRED = gettext_lazy(
+    "Lot %(lot)s of %(sku)s expires on %(expiry)s, which is past: expired goods cannot be received."
+)
+LOT_EXPIRY_CONFLICT = gettext_lazy(
+    "Lot %(lot)s of %(sku)s expires on %(expiry)s, not %(given)s: check the lot code and the date."
+)
+LOT_UNKNOWN = gettext_lazy("%(sku)s at %(warehouse)s holds no lot %(lot)s.")
+INSUFFICIENT_LOT_LINE = gettext_lazy(
+    "lot %(lot)s of %(sku)s at %(warehouse)s: requested %(requested)s, available %(available)s"
+)
+LOTS_NOT_SUPPORTED = gettext_lazy(
+    "%(skus)s are tracked by lot, which %(operation)s does not handle: receive, adjust or "
+    "dispose them by lot. Nothing was changed."
+)
+LOT_SWITCH_HAS_STOCK = gettext_lazy(
+    "Lot tracking of %(sku)s can be switched only while it has no stock; it has %(on_hand)s on "
+    "hand and %(allocated)s allocated. Nothing was changed."
+)
+LOT_SWITCH_BACKORDERS = gettext_lazy(
+    "%(sku)s allows backorders, which lot-tracked SKUs cannot: stop backorders first."
+)
+BACKORDERS_LOT_TRACKED = gettext_lazy(
+    "Backorders cannot be allowed for %(skus)s: lot-tracked SKUs sell only what their lots hold."
+)
+
 # Removal kinds, and what each disposition of a delisted product's stock becomes.
 DISPOSITION_KINDS = {
     "return_to_supplier": MovementKind.RETURN_TO_SUPPLIER,
@@ -126,9 +157,13 @@ def _write_movement(
     reference: str,
     actor: Any,
     batch: uuid.UUID | None = None,
+    lot_id: int | None = None,
+    on_hand: int | None = None,
 ) -> Movement:
-    # The row is locked by our UPDATE, so this is the level our change produced.
-    on_hand = Stock.objects.filter(pk=stock_id).values_list("on_hand", flat=True).get()
+    # The row is locked by our UPDATE, so this is the level our change produced
+    # (``on_hand`` when the caller has just read it).
+    if on_hand is None:
+        on_hand = Stock.objects.filter(pk=stock_id).values_list("on_hand", flat=True).get()
     return Movement.objects.create(
         stock_id=stock_id,
         kind=kind,
@@ -136,10 +171,32 @@ def _write_movement(
         on_hand_after=on_hand,
         reason=reason[:255],
         reference=reference[:120],
+        lot_id=lot_id,
         actor_id=_actor_id(actor),
         batch=batch,
         created_at=timezone.now(),
     )
+
+
+def _lock_row(stock_id: int) -> bool:
+    """Lock one stock row; returns whether its SKU tracks lots, as it is now.
+
+    Read under the row lock: ``variant_track_lots`` locks the same rows before
+    it switches, so the answer cannot change before this transaction ends.
+    """
+    return (
+        Stock.objects.select_for_update(of=("self",))
+        .filter(pk=stock_id)
+        .values_list("variant__track_lots", flat=True)
+        .get()
+    )
+
+
+def _refuse_lot_tracked(skus: list[str], operation: str) -> None:
+    if skus:
+        raise InvalidOperation(
+            LOTS_NOT_SUPPORTED % {"skus": ", ".join(skus[:5]), "operation": operation}
+        )
 
 
 def _insufficient(stock_id: int, sku: str, warehouse_code: str, requested: int) -> dict:

@@ -1,12 +1,13 @@
-"""Stock alerts (F-15): low stock, out of stock, overstock, slow movers.
+"""Stock alerts (F-15): low stock, out of stock, overstock, slow movers, expiring lots.
 
 ``stock_alerts_refresh`` opens an alert for every stock row where a condition
 starts to hold and resolves the open alerts whose condition no longer holds;
 two statements per kind, whatever the number of rows. ``stock_alerts_digest``
 e-mails staff what is open (through the outbox, once per day).
 
-Expiring lots come with lot tracking (the warehouse-operations work): the
-kind exists, nothing opens it yet.
+An expiring-lot alert is open while a stock row holds units (on hand) of a
+lot that expires within ``EXPIRY_ALERT_DAYS`` days, or has expired already:
+they are to be sold first, or disposed of.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from django.utils import timezone
 from backoffice.db import insert_select
 from catalog.models import SELLABLE_STATUSES
 
-from ..models import Movement, MovementKind, Stock, StockAlert
+from ..models import LotStock, Movement, MovementKind, Stock, StockAlert
 
 Kind = StockAlert.Kind
 
@@ -36,11 +37,17 @@ def _conditions(now) -> dict[str, Q]:
     stocked_before = Movement.objects.filter(stock=OuterRef("pk"), created_at__lt=cutoff)
     # A row never stocked and without a reorder point is not "out": it was never "in".
     stocked = Movement.objects.filter(stock=OuterRef("pk"))
+    expiring = LotStock.objects.filter(
+        stock=OuterRef("pk"),
+        on_hand__gt=0,
+        lot__expiry__lte=timezone.localdate(now) + timedelta(days=settings.EXPIRY_ALERT_DAYS),
+    )
     return {
         Kind.OUT_OF_STOCK: Q(free__lte=0) & (Q(reorder_point__gt=0) | Q(Exists(stocked))),
         Kind.LOW_STOCK: Q(free__gt=0, reorder_point__gt=0, free__lte=F("reorder_point")),
         Kind.OVERSTOCK: Q(max_level__isnull=False, on_hand__gt=F("max_level")),
         Kind.SLOW_MOVER: Q(on_hand__gt=0) & ~Q(Exists(shipped_since)) & Q(Exists(stocked_before)),
+        Kind.EXPIRING: Q(Exists(expiring)),
     }
 
 
@@ -51,6 +58,14 @@ def _watched_stock() -> models.QuerySet:
         variant__product__status__in=SELLABLE_STATUSES,
         warehouse__is_active=True,
     ).annotate(free=F("on_hand") - F("allocated"))
+
+
+def _threshold(kind: str):
+    if kind == Kind.OVERSTOCK:
+        return F("max_level")
+    if kind == Kind.EXPIRING:  # the days of warning
+        return Value(settings.EXPIRY_ALERT_DAYS, output_field=models.IntegerField())
+    return F("reorder_point")
 
 
 @dataclass
@@ -84,7 +99,7 @@ def stock_alerts_refresh() -> AlertRefresh:
                     "kind": Value(str(kind)),
                     "on_hand": F("on_hand"),
                     "available": F("free"),
-                    "threshold": F("max_level") if kind == Kind.OVERSTOCK else F("reorder_point"),
+                    "threshold": _threshold(kind),
                     "opened_at": stamp,
                 },
                 new,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -17,6 +18,7 @@ from ..models import Allocation, Movement, MovementKind, Stock
 from ._base import (
     ALREADY_ALLOCATED,
     BACKORDERS_IN_USE,
+    BACKORDERS_LOT_TRACKED,
     NOT_SELLABLE,
     OVER_RELEASE,
     REFERENCE_REQUIRED,
@@ -31,6 +33,7 @@ from ._base import (
     _stock_row,
     _write_movement,
 )
+from .lots import consume_allocation_lots, lots_available, pick_lots, reserve_lots
 
 # --- allocations ---------------------------------------------------------------
 
@@ -39,7 +42,9 @@ from ._base import (
 # and with many concurrent callers Python's own cost per call bounds the rate.
 # So its three statements are plain SQL, compiled once: the stock rows with their
 # product status, the allocation rows, and the conditional UPDATE. RETURNING is
-# understood by PostgreSQL and SQLite >= 3.35.
+# understood by PostgreSQL and SQLite >= 3.35. A lot-tracked SKU (rare, and known
+# from the first statement) adds three statements for all its lines together:
+# its lot rows locked, reserved, and recorded on the allocations.
 
 
 def _table(model) -> str:
@@ -56,16 +61,29 @@ def _allocate_sql() -> str:
     )
 
 
+def _allocate_lots_sql() -> str:
+    # Lot-tracked SKUs never backorder: the row must hold the units; which of
+    # them may be sold (lots not expired) is settled on the lot rows.
+    return (
+        f"UPDATE {_table(Stock)} SET allocated = allocated + %s "  # noqa: S608 - names only
+        "WHERE id = %s AND on_hand - allocated >= %s "
+        "RETURNING on_hand - allocated"
+    )
+
+
 def _is_duplicate_reference(error: IntegrityError) -> bool:
     text = str(error)
     return "allocation_unique_reference" in text or "inventory_allocation.reference" in text
 
 
 def _rows_for(by_key: dict[tuple[int, int], AllocationLine]) -> dict[tuple[int, int], tuple]:
-    """(variant, warehouse) -> (stock id, product status, product id), creating missing rows."""
+    """(variant, warehouse) -> (stock id, product status, product id, tracks lots).
+
+    Creates missing rows.
+    """
     match = " OR ".join(["(s.variant_id = %s AND s.warehouse_id = %s)"] * len(by_key))
     sql = (
-        "SELECT s.id, s.variant_id, s.warehouse_id, p.status, p.id "  # noqa: S608 - names only
+        "SELECT s.id, s.variant_id, s.warehouse_id, p.status, p.id, v.track_lots "  # noqa: S608
         f"FROM {_table(Stock)} s "
         f"JOIN {_table(Variant)} v ON v.id = s.variant_id "
         f"JOIN {_table(Product)} p ON p.id = v.product_id "
@@ -73,17 +91,56 @@ def _rows_for(by_key: dict[tuple[int, int], AllocationLine]) -> dict[tuple[int, 
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [part for key in by_key for part in key])
-        found = {(row[1], row[2]): (row[0], row[3], row[4]) for row in cursor.fetchall()}
+        found = {
+            (row[1], row[2]): (row[0], row[3], row[4], bool(row[5])) for row in cursor.fetchall()
+        }
     for key, line in by_key.items():
         if key not in found:
             stock = _stock_row(line.variant, line.warehouse)
-            status, product_id = (
+            status, product_id, tracks_lots = (
                 Variant.objects.filter(pk=line.variant.pk)
-                .values_list("product__status", "product_id")
+                .values_list("product__status", "product_id", "track_lots")
                 .get()
             )
-            found[key] = (stock.pk, status, product_id)
+            found[key] = (stock.pk, status, product_id, tracks_lots)
     return found
+
+
+def _allocate_lots(
+    lot_lines: dict[int, tuple[int, AllocationLine]],
+    unlocked: set[int],
+    allocations: list[Allocation],
+) -> list[dict]:
+    """Reserve lot-tracked lines on their lots, first expired first out; the short lines.
+
+    ``lot_lines`` maps stock id -> (units, line). The rows not in ``unlocked``
+    had their level raised (and so are locked) by this transaction: only their
+    lots are locked, so a lot is never locked without its stock row. The
+    others are short already; what their lots hold is read without a lock.
+    """
+    locked = {
+        stock_id: units
+        for stock_id, (units, _line) in lot_lines.items()
+        if stock_id not in unlocked
+    }
+    picks, short = pick_lots(locked) if locked else ([], {})
+    if unlocked:
+        free = lots_available(sorted(unlocked))
+        short.update({stock_id: free.get(stock_id, 0) for stock_id in unlocked})
+    elif not short and not reserve_lots(
+        picks, {allocation.stock_id: allocation.pk for allocation in allocations}
+    ):
+        free = lots_available(sorted(locked))
+        short = {stock_id: free.get(stock_id, 0) for stock_id in locked}
+    return [
+        {
+            "sku": lot_lines[stock_id][1].variant.sku,
+            "warehouse": lot_lines[stock_id][1].warehouse.code,
+            "requested": lot_lines[stock_id][0],
+            "available": short[stock_id],
+        }
+        for stock_id in sorted(short)
+    ]
 
 
 def _insert_allocations(rows: list[tuple[int, int]], reference: str, actor: Any) -> list:
@@ -129,7 +186,10 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
     line without enough available stock — listing every short line in one
     ``InsufficientStock``. Rows are taken in primary-key order with a
     conditional UPDATE, so concurrent allocations neither oversell nor
-    deadlock. Backorder SKUs may go beyond on hand. Writes the allocation
+    deadlock. Backorder SKUs may go beyond on hand. A lot-tracked SKU takes
+    its lots first expired first out (then first in first out), never an
+    expired lot, and never beyond what its lots hold; the lots taken are
+    recorded on the allocation (``Allocation.lots``). Writes the allocation
     rows and the allocated levels; marks products sold out when their last
     free unit goes.
     """
@@ -165,13 +225,22 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
             )
             short: list[dict] = []
             exhausted: list[int] = []
+            lot_lines: dict[int, tuple[int, AllocationLine]] = {}
+            unlocked: set[int] = set()
             sql = _allocate_sql()
             with connection.cursor() as cursor:
                 for key in ordered:
-                    stock_id, _status, product_id = rows[key]
-                    cursor.execute(sql, [wanted[key], stock_id, wanted[key]])
+                    stock_id, _status, product_id, tracks_lots = rows[key]
+                    if tracks_lots:
+                        lot_lines[stock_id] = (wanted[key], by_key[key])
+                        cursor.execute(_allocate_lots_sql(), [wanted[key], stock_id, wanted[key]])
+                    else:
+                        cursor.execute(sql, [wanted[key], stock_id, wanted[key]])
                     left = cursor.fetchone()
                     if left is None:
+                        if tracks_lots:
+                            unlocked.add(stock_id)  # reported with what its lots hold
+                            continue
                         line = by_key[key]
                         short.append(
                             _insufficient(
@@ -180,6 +249,8 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
                         )
                     elif left[0] <= 0:
                         exhausted.append(product_id)
+            if lot_lines:
+                short += _allocate_lots(lot_lines, unlocked, allocations)
             if short:
                 _raise_insufficient(short)
             _refresh_products(exhausted, actor)
@@ -212,16 +283,19 @@ def _consume_allocation(allocation: Allocation, quantity: int | None) -> int:
 def release(*, allocation: Allocation, actor: Any, quantity: int | None = None) -> int:
     """Give back reserved units (all that is left by default); returns how many.
 
-    Refuses more than is still allocated. Writes no movement: on hand is unchanged.
+    Refuses more than is still allocated. Writes no movement: on hand is
+    unchanged. A lot-tracked allocation gives back its latest-expiring lots first.
     """
     with transaction.atomic():
         quantity = _consume_allocation(allocation, quantity)
         Stock.objects.filter(pk=allocation.stock_id).update(allocated=F("allocated") - quantity)
-        product_id = (
+        product_id, tracks_lots = (
             Stock.objects.filter(pk=allocation.stock_id)
-            .values_list("variant__product_id", flat=True)
+            .values_list("variant__product_id", "variant__track_lots")
             .get()
         )
+        if tracks_lots:
+            consume_allocation_lots(allocation, quantity, shipping=False)
         _refresh_products([product_id], actor)
     allocation.quantity -= quantity
     return quantity
@@ -232,8 +306,10 @@ def ship(
 ) -> Movement:
     """Ship reserved units: on hand and allocated both go down, one shipment movement.
 
-    Refuses more than is still allocated, and more than is on hand (a
-    backorder waiting for stock).
+    A lot-tracked allocation ships the lots it reserved, earliest expiry
+    first: one shipment movement per lot, sharing a batch; the last one is
+    returned. Refuses more than is still allocated, and more than is on hand
+    (a backorder waiting for stock).
     """
     with transaction.atomic():
         quantity = _consume_allocation(allocation, quantity)
@@ -251,27 +327,74 @@ def ship(
                     "on_hand": stock.on_hand,
                 }
             )
-        movement = _write_movement(
-            allocation.stock_id,
-            kind=MovementKind.SHIPMENT,
-            quantity=-quantity,
-            reason="",
-            reference=reference or allocation.reference,
-            actor=actor,
+        # The row is locked by our UPDATE: the level our change produced.
+        on_hand, tracks_lots = (
+            Stock.objects.filter(pk=allocation.stock_id)
+            .values_list("on_hand", "variant__track_lots")
+            .get()
         )
+        if tracks_lots:
+            movement = _ship_lots(allocation, quantity, on_hand, reference, actor)
+        else:
+            movement = _write_movement(
+                allocation.stock_id,
+                kind=MovementKind.SHIPMENT,
+                quantity=-quantity,
+                reason="",
+                reference=reference or allocation.reference,
+                actor=actor,
+                on_hand=on_hand,
+            )
     allocation.quantity -= quantity
     return movement
+
+
+def _ship_lots(
+    allocation: Allocation, quantity: int, on_hand: int, reference: str, actor: Any
+) -> Movement:
+    """The lots' side of ``ship``: one movement per lot, each with the level after it."""
+    parts = consume_allocation_lots(allocation, quantity, shipping=True)
+    batch = uuid.uuid4()
+    now = timezone.now()
+    after = on_hand + quantity
+    movements = []
+    for lot_id, units in parts:
+        after -= units
+        movements.append(
+            Movement(
+                stock_id=allocation.stock_id,
+                kind=MovementKind.SHIPMENT,
+                quantity=-units,
+                on_hand_after=after,
+                reason="",
+                reference=(reference or allocation.reference)[:120],
+                lot_id=lot_id,
+                actor_id=_actor_id(actor),
+                batch=batch,
+                created_at=now,
+            )
+        )
+    Movement.objects.bulk_create(movements)
+    return movements[-1]
 
 
 def set_backorders(*, variants: models.QuerySet, allowed: bool, actor: Any) -> int:
     """Allow or stop backorders for SKUs, keeping every stock row's copy in step.
 
-    Refuses to stop backorders while a SKU has more allocated than on hand.
-    Returns the number of variants changed.
+    Refuses to stop backorders while a SKU has more allocated than on hand,
+    and to allow them for lot-tracked SKUs. Returns the number of variants changed.
     """
     with transaction.atomic():
         ids = list(variants.order_by("pk").select_for_update().values_list("pk", flat=True))
         stocks = Stock.objects.filter(variant_id__in=ids)
+        if allowed:
+            tracked = list(
+                Variant.objects.filter(pk__in=ids, track_lots=True).values_list("sku", flat=True)[
+                    :10
+                ]
+            )
+            if tracked:
+                raise InvalidOperation(BACKORDERS_LOT_TRACKED % {"skus": ", ".join(tracked)})
         if not allowed:
             over = list(
                 stocks.filter(allocated__gt=F("on_hand")).values_list("variant__sku", flat=True)[

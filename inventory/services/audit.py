@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from ..models import Allocation, Movement, Stock, StockAuditFinding, StockAuditRun
+from ..models import Allocation, LotStock, Movement, Stock, StockAuditFinding, StockAuditRun
 
 Kind = StockAuditFinding.Kind
 
@@ -62,16 +62,33 @@ CHECKS: dict[str, str] = {
         LEFT JOIN {order} o ON o.id = ol.order_id
         WHERE a.quantity > 0 AND (a.created_at < %(stale_before)s OR o.status IN {closed})
     """,
+    # a lot-tracked row: its lots add up to its levels (on hand first, then allocated)
+    Kind.LOT_MISMATCH: """
+        SELECT %(run)s, %(kind)s, s.id, NULL,
+               CASE WHEN s.on_hand <> COALESCE(l.on_hand, 0)
+                    THEN COALESCE(l.on_hand, 0) ELSE COALESCE(l.allocated, 0) END,
+               CASE WHEN s.on_hand <> COALESCE(l.on_hand, 0) THEN s.on_hand ELSE s.allocated END
+        FROM {stock} s
+        JOIN {variant} v ON v.id = s.variant_id
+        LEFT JOIN (SELECT stock_id, SUM(on_hand) AS on_hand, SUM(allocated) AS allocated
+                   FROM {lot_stock} GROUP BY stock_id) l
+          ON l.stock_id = s.id
+        WHERE v.track_lots
+          AND (s.on_hand <> COALESCE(l.on_hand, 0) OR s.allocated <> COALESCE(l.allocated, 0))
+    """,
 }
 
 
 def _tables() -> dict[str, str]:
+    from catalog.models import Variant
     from orders.models import Order, OrderLine
 
     quote = connection.ops.quote_name
     return {
         "finding": quote(StockAuditFinding._meta.db_table),
         "stock": quote(Stock._meta.db_table),
+        "variant": quote(Variant._meta.db_table),
+        "lot_stock": quote(LotStock._meta.db_table),
         "movement": quote(Movement._meta.db_table),
         "allocation": quote(Allocation._meta.db_table),
         "order_line": quote(OrderLine._meta.db_table),
@@ -86,8 +103,9 @@ def stock_audit(*, actor: Any = None) -> StockAuditRun:
 
     Finds: on hand that differs from the sum of movements, negative levels,
     allocated above on hand without backorders, allocated that differs from
-    the allocation rows, and stale allocations (order closed, or older than
-    ``STALE_ALLOCATION_DAYS``). Writes one run and its findings; changes no
+    the allocation rows, stale allocations (order closed, or older than
+    ``STALE_ALLOCATION_DAYS``), and lot-tracked rows whose lots do not add up
+    to their on hand or allocated. Writes one run and its findings; changes no
     stock. Staff are told by e-mail (through the outbox) when something is found.
     """
     from backoffice.notifications import EMAIL_STAFF_AUDIT, notify_staff

@@ -27,6 +27,7 @@ from ._base import (
     _actor_id,
     _check_quantity,
     _check_warehouse,
+    _refuse_lot_tracked,
 )
 
 # --- bulk operations (constant number of queries) ---------------------------------
@@ -50,8 +51,9 @@ def restock_products(
 
     One receipt movement per stock row, with ``reference`` (a PO, an import run)
     or the action's own batch as reference.
-    Refuses the whole selection if any product is delisted (relist first), a
-    non-positive quantity, an inactive warehouse and a form submitted twice.
+    Refuses the whole selection if any product is delisted (relist first) or
+    has a lot-tracked SKU (receive those with their lot code), a non-positive
+    quantity, an inactive warehouse and a form submitted twice.
     Runs the same number of queries for ten products as for a hundred thousand.
     """
     _check_quantity(quantity)
@@ -86,6 +88,11 @@ def restock_products(
         locked = list(stocks.order_by("pk").select_for_update().values_list("pk", flat=True))
         if not locked:
             raise InvalidOperation(RESTOCK_NO_VARIANTS)
+        # Read under the row locks: variant_track_lots cannot switch them meanwhile.
+        _refuse_lot_tracked(
+            list(variants.filter(track_lots=True).values_list("sku", flat=True)[:5]),
+            _("restocking"),
+        )
         rows = Stock.objects.filter(pk__in=stocks.values("pk"))
         rows.update(on_hand=F("on_hand") + quantity)
         insert_select(
@@ -122,7 +129,8 @@ def dispose_remaining(
     ``return_to_supplier``, ``donate`` and ``scrap`` take every unallocated
     unit out as one movement per stock row; ``keep`` keeps it for relisting.
     Each product gets a disposition event. Refuses products that are not
-    delisted and an unknown disposition. Constant number of queries.
+    delisted, products with lot-tracked stock to remove (dispose of it by lot)
+    and an unknown disposition. Constant number of queries.
     """
     if disposition not in DISPOSITION_KINDS:
         raise InvalidOperation(UNKNOWN_DISPOSITION % {"disposition": disposition})
@@ -142,6 +150,15 @@ def dispose_remaining(
         if warehouse is not None:
             stocks = stocks.filter(warehouse=warehouse)
         locked = list(stocks.order_by("pk").select_for_update().values_list("pk", flat=True))
+        if kind is not None:
+            _refuse_lot_tracked(
+                list(
+                    stocks.filter(variant__track_lots=True).values_list("variant__sku", flat=True)[
+                        :5
+                    ]
+                ),
+                _("disposing of the remaining stock"),
+            )
         units = stocks.aggregate(units=models.Sum(F("on_hand") - F("allocated")))["units"] or 0
         insert_select(
             ListingEvent,

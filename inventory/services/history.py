@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from catalog.models import Product
 from catalog.services import listing_refresh_sold_out
@@ -18,6 +18,7 @@ from ..models import Movement, MovementKind, Stock
 from ._base import (
     QUANTITY_NOT_POSITIVE,
     _actor_id,
+    _refuse_lot_tracked,
 )
 
 HISTORY_NOT_EMPTY = gettext_lazy(
@@ -59,9 +60,10 @@ def ledger_load_history(
     stock row's entries together and in time order. Every movement is written
     with its running on hand, then each level is set to its final balance, in
     one transaction; on PostgreSQL the rows are streamed with COPY. Refuses
-    stock rows that already hold stock or movements, a running balance below
-    zero, a zero or non-integer quantity and an unknown kind. Returns the
-    number of movements written.
+    stock rows that already hold stock or movements, stock rows of lot-tracked
+    SKUs (a history without lots would break their lot levels), a running
+    balance below zero, a zero or non-integer quantity and an unknown kind.
+    Returns the number of movements written.
     """
     batch = uuid.uuid4()
     actor_id = _actor_id(actor)
@@ -112,6 +114,15 @@ def ledger_load_history(
         last = Movement.objects.filter(stock=OuterRef("pk"), batch=batch).order_by("-id")
         Stock.objects.filter(pk__in=loaded).update(
             on_hand=Subquery(last.values("on_hand_after")[:1])
+        )
+        # Read under the row locks just taken: variant_track_lots cannot switch them now.
+        _refuse_lot_tracked(
+            list(
+                Stock.objects.filter(pk__in=loaded, variant__track_lots=True).values_list(
+                    "variant__sku", flat=True
+                )[:5]
+            ),
+            gettext("loading a past ledger"),
         )
         listing_refresh_sold_out(
             products=Product.objects.filter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from django.db import transaction
@@ -20,11 +21,14 @@ from ._base import (
     UNKNOWN_DISPOSITION,
     _check_quantity,
     _check_reason,
+    _lock_row,
     _refresh_products,
+    _refuse_lot_tracked,
     _stock_row,
     _take_free_units,
     _write_movement,
 )
+from .lots import _add_to_lot, _check_lot_arguments, _incoming_lot, _take_from_lot
 
 # --- single-row operations ---------------------------------------------------
 
@@ -38,11 +42,18 @@ def receive(
     reason: str = "",
     reference: str = "",
     kind: str = MovementKind.RECEIPT,
+    lot_code: str = "",
+    expiry: date | None = None,
 ) -> Movement:
     """Put ``quantity`` units into stock (a receipt, or a customer return with ``kind``).
 
-    Refuses a quantity that is not a positive integer and an inactive
-    warehouse. Writes the level, one movement, and clears "sold out" when the
+    A lot-tracked SKU needs ``lot_code``: a new code creates the lot with
+    ``expiry`` (or none), a known code adds to that lot. Refuses a quantity
+    that is not a positive integer, an inactive warehouse, a lot-tracked SKU
+    without a lot code, an expiry in the past (or a known lot that has
+    expired), a date that differs from the known lot's, and a lot code or
+    expiry for a SKU that is not tracked by lot. Writes the level (and the
+    lot's), one movement naming the lot, and clears "sold out" when the
     product becomes sellable again.
     """
     _check_quantity(quantity)
@@ -50,9 +61,20 @@ def receive(
         raise InvalidOperation(_("receive() takes receipts and returns only."))
     with transaction.atomic():
         stock = _stock_row(variant, warehouse)
+        tracks_lots = _lock_row(stock.pk)
+        code = _check_lot_arguments(variant, tracks_lots, lot_code, expiry)
+        lot = _incoming_lot(variant, code, expiry) if tracks_lots else None
         Stock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + quantity)
+        if lot is not None:
+            _add_to_lot(stock.pk, lot, quantity)
         movement = _write_movement(
-            stock.pk, kind=kind, quantity=quantity, reason=reason, reference=reference, actor=actor
+            stock.pk,
+            kind=kind,
+            quantity=quantity,
+            reason=reason,
+            reference=reference,
+            actor=actor,
+            lot_id=lot.pk if lot else None,
         )
         _refresh_products([variant.product_id], actor)
     return movement
@@ -66,11 +88,16 @@ def adjust(
     reason: str,
     actor: Any,
     reference: str = "",
+    lot_code: str = "",
+    expiry: date | None = None,
 ) -> Movement:
     """Correct on hand by a signed ``quantity`` (found, lost, damaged…), with a reason.
 
-    Refuses zero, a missing reason, and a removal of units that are
-    allocated or not there.
+    A lot-tracked SKU needs ``lot_code``: units found go into that lot (a new
+    code creates it with ``expiry``; a known lot may have expired, this is a
+    correction), units lost come out of it. Refuses zero, a missing reason, a
+    removal of units that are allocated or not there, and lot arguments that
+    do not fit the SKU (as ``receive``).
     """
     if isinstance(quantity, bool) or not isinstance(quantity, int):
         raise InvalidQuantity(QUANTITY_NOT_POSITIVE % {"quantity": quantity})
@@ -79,9 +106,19 @@ def adjust(
     reason = _check_reason(reason, _("adjustment"))
     with transaction.atomic():
         stock = _stock_row(variant, warehouse)
+        tracks_lots = _lock_row(stock.pk)
+        code = _check_lot_arguments(
+            variant, tracks_lots, lot_code, expiry if quantity > 0 else None
+        )
+        lot = None
         if quantity > 0:
+            if tracks_lots:
+                lot = _incoming_lot(variant, code, expiry, allow_expired=True)
+                _add_to_lot(stock.pk, lot, quantity)
             Stock.objects.filter(pk=stock.pk).update(on_hand=F("on_hand") + quantity)
         else:
+            if tracks_lots:
+                lot = _take_from_lot(stock, code, -quantity)
             _take_free_units(stock, -quantity)
         movement = _write_movement(
             stock.pk,
@@ -90,6 +127,7 @@ def adjust(
             reason=reason,
             reference=reference,
             actor=actor,
+            lot_id=lot.pk if lot else None,
         )
         _refresh_products([variant.product_id], actor)
     return movement
@@ -104,10 +142,13 @@ def dispose(
     reason: str,
     actor: Any,
     reference: str = "",
+    lot_code: str = "",
 ) -> Movement:
     """Take free units out of stock as scrap, donation or a return to the supplier.
 
-    Refuses allocated units, a non-positive quantity and a missing reason.
+    A lot-tracked SKU needs ``lot_code``: the units come out of that lot.
+    Refuses allocated units, a non-positive quantity, a missing reason, a
+    lot-tracked SKU without a lot code and a lot code for any other SKU.
     """
     _check_quantity(quantity)
     if kind not in (
@@ -119,9 +160,18 @@ def dispose(
     reason = _check_reason(reason, _("disposal"))
     with transaction.atomic():
         stock = _stock_row(variant, warehouse)
+        tracks_lots = _lock_row(stock.pk)
+        code = _check_lot_arguments(variant, tracks_lots, lot_code, None)
+        lot = _take_from_lot(stock, code, quantity) if tracks_lots else None
         _take_free_units(stock, quantity)
         movement = _write_movement(
-            stock.pk, kind=kind, quantity=-quantity, reason=reason, reference=reference, actor=actor
+            stock.pk,
+            kind=kind,
+            quantity=-quantity,
+            reason=reason,
+            reference=reference,
+            actor=actor,
+            lot_id=lot.pk if lot else None,
         )
         _refresh_products([variant.product_id], actor)
     return movement
@@ -137,7 +187,11 @@ def transfer(
     reason: str = "",
     reference: str = "",
 ) -> tuple[Movement, Movement]:
-    """Move free units of one SKU from one warehouse to another, as a pair of movements."""
+    """Move free units of one SKU from one warehouse to another, as a pair of movements.
+
+    Refuses lot-tracked SKUs (not handled yet), two equal warehouses and
+    units that are allocated or not there.
+    """
     _check_quantity(quantity)
     if source.pk == destination.pk:
         raise InvalidOperation(SAME_WAREHOUSE)
@@ -145,6 +199,9 @@ def transfer(
     with transaction.atomic():
         out_row = _stock_row(variant, source)
         in_row = _stock_row(variant, destination)
+        # Under the lock of the first row: the flag cannot change before COMMIT.
+        if _lock_row(min(out_row.pk, in_row.pk)):
+            _refuse_lot_tracked([variant.sku], _("a transfer between warehouses"))
         # Lock both rows in primary-key order: two opposite transfers never deadlock.
         for row in sorted((out_row, in_row), key=lambda s: s.pk):
             if row is out_row:
