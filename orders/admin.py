@@ -16,6 +16,7 @@ from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.paginator import EstimatedCountPaginator
 from inventory.models import Allocation
+from warehouse.admin import print_pick_list
 
 from . import services
 from .forms import (
@@ -119,6 +120,7 @@ class OrderAdmin(SimpleHistoryAdmin):
         "deliver_action",
         "cancel_action",
         "request_return_action",
+        print_pick_list,
     ]
     fieldsets = [
         (None, {"fields": ["number", "channel", "external_reference", "priority", "status"]}),

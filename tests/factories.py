@@ -160,3 +160,24 @@ class ReviewFactory(factory.django.DjangoModelFactory):
     customer_email = factory.LazyAttribute(
         lambda o: f"{o.customer_name.lower().replace(' ', '')}@example.com"
     )
+
+
+def stock_count(warehouse, *, scope="warehouse", start=True, actor=None, **options):
+    """A stock count through the services (zone, abc_class… as options), started by default."""
+    from warehouse.services import stock_count_plan, stock_count_start
+
+    count = stock_count_plan(warehouse=warehouse, scope=scope, actor=actor, **options)
+    return stock_count_start(count=count, actor=actor) if start else count
+
+
+def transfer(source, destination, lines, *, dispatch=False, actor=None):
+    """A transfer through the services; ``lines`` are (variant, quantity)."""
+    from warehouse.services import TransferLineRequest, transfer_create, transfer_dispatch
+
+    created = transfer_create(
+        source=source,
+        destination=destination,
+        lines=[TransferLineRequest(variant, quantity) for variant, quantity in lines],
+        actor=actor,
+    )
+    return transfer_dispatch(transfer=created, actor=actor) if dispatch else created
