@@ -33,12 +33,23 @@ CUSTOM_PERMISSIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ],
     ("orders", "order"): [
         ("fulfil_order", "Can pick, pack, ship and deliver orders"),
+        ("import_order", "Can import orders"),
     ],
     ("orders", "returnrequest"): [
         ("inspect_returnrequest", "Can receive and inspect returned goods"),
     ],
     ("suppliers", "purchaseorder"): [
         ("receive_purchaseorder", "Can receive goods on purchase orders"),
+        ("import_purchaseorder", "Can import purchase orders"),
+    ],
+    ("suppliers", "supplier"): [
+        ("import_supplier", "Can import suppliers"),
+    ],
+    ("suppliers", "supplierprice"): [
+        ("import_supplierprice", "Can import supplier price lists"),
+    ],
+    ("reviews", "review"): [
+        ("import_review", "Can import reviews"),
     ],
 }
 
@@ -113,6 +124,7 @@ ROLES: dict[str, list[str]] = {
         "orders.view_order",
         "orders.add_order",
         "orders.change_order",
+        "orders.import_order",
         "orders.view_orderline",
         "orders.view_shipment",
         "orders.view_returnrequest",

@@ -315,6 +315,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 *
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 # Spreadsheet imports larger than this are refused by the import form.
 IMPORT_MAX_UPLOAD_BYTES = env_int("IMPORT_MAX_UPLOAD_BYTES", 20 * 1024 * 1024)
+# A csv export of more rows than this is streamed while it is written, not built in memory.
+EXPORT_STREAM_THRESHOLD = env_int("EXPORT_STREAM_THRESHOLD", 5000)
 # At most this many non-blank rows per sheet; an xlsx declaring more is refused unread.
 IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 200_000)
 # An xlsx whose parts unpack to more than this is refused before it is parsed.

@@ -1,13 +1,19 @@
 """Spreadsheet import/export of reviews (csv, xlsx): every imported row goes through
 ``reviews.services.review_submit``; a refused row is reported with the service's message,
-and the import writes nothing unless every row is accepted (one transaction)."""
+and the import writes nothing unless every row is accepted (one transaction).
+
+``ReviewResource`` serves the admin's import/export buttons; ``ReviewsImporter`` ("reviews")
+runs the same resource in the spreadsheet import runs (preview, background, report)."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils.translation import gettext_lazy
 from import_export import fields, resources, widgets
 
+from backoffice.spreadsheets.base import register
+from backoffice.spreadsheets.cells import match_message
+from backoffice.spreadsheets.resource_importer import ResourceImporter
 from catalog.models import Product, Variant
 
 from . import services
@@ -55,6 +61,25 @@ class RawWidget(widgets.Widget):
 
     def render(self, value, obj=None, **kwargs):
         return value
+
+
+# Which column a refusal of ``review_submit`` is about.
+SERVICE_COLUMNS = (
+    (services.RATING_INVALID, "rating"),
+    (services.UNKNOWN_PRODUCT, "product"),
+    (services.VARIANT_OF_OTHER_PRODUCT, "sku"),
+    (services.CUSTOMER_REQUIRED, "customer_name"),
+    (services.EMAIL_INVALID, "customer_email"),
+    (services.TITLE_TOO_LONG, "title"),
+    (services.TEXT_TOO_LONG, "text"),
+)
+
+
+def _column_of(message: str) -> str:
+    for template, column in SERVICE_COLUMNS:
+        if match_message(template, message) is not None:
+            return column
+    return NON_FIELD_ERRORS
 
 
 class ReviewResource(resources.ModelResource):
@@ -105,6 +130,40 @@ class ReviewResource(resources.ModelResource):
                 created_at=instance.created_at,
             )
         except ReviewError as error:
-            raise ValidationError(error.message) from None
+            raise ValidationError({_column_of(error.message): error.message}) from None
         instance.pk = review.pk
         instance.status = review.status
+
+    def filter_export(self, queryset, **kwargs):
+        # One query per chunk of rows, whatever the number of reviews.
+        return queryset.select_related("product", "variant")
+
+
+@register
+class ReviewsImporter(ResourceImporter):
+    """Every row is a new review, pending moderation: a sheet imported twice gives its
+    reviews twice (a review has no key of its own to match on)."""
+
+    kind = "reviews"
+    label = gettext_lazy("Product reviews")
+    permission = "reviews.import_review"
+    model = Review
+    resource_class = ReviewResource
+    required_columns = ("product", "rating", "customer_name")
+    optional_columns = ("sku", "title", "text", "customer_email", "created_at")
+    ignored_columns = {"status": gettext_lazy("reviews are moderated in Stockroom.")}
+    example = (
+        {
+            "product": "linen-shirt",
+            "rating": "5",
+            "customer_name": "Han Meimei",
+            "sku": "SHIRT-M",
+            "title": "Fits well",
+            "text": "Soft linen, true to size.",
+            "customer_email": "han@example.com",
+            "created_at": "2026-03-01 10:30:00",
+        },
+    )
+
+    def row_key(self, row, result) -> str:
+        return f"{row.cells.get('product', '')} / {row.cells.get('customer_name', '')}"
