@@ -102,3 +102,53 @@ def refresh_statistics(model: type[models.Model], changed: int) -> None:
         return
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
+
+# Parameters per UPDATE … FROM (VALUES …): far below PostgreSQL's 65,535 bind limit.
+UPDATE_ROWS_PARAMS = 30_000
+
+
+def update_rows(model: type[models.Model], fields: list[str], rows: list[tuple]) -> int:
+    """Give many rows of ``model`` each its own new values, in one statement per batch.
+
+    ``rows`` are ``(pk, value of fields[0], value of fields[1], …)``. On PostgreSQL
+    this is ``UPDATE … FROM (VALUES …)``; elsewhere one ``executemany`` of a
+    single-row UPDATE. ``QuerySet.bulk_update`` writes a ``CASE WHEN`` per field,
+    which PostgreSQL evaluates row by row against every branch (quadratic).
+    The caller owns the rule that makes the values right (and, for stock
+    levels, must be ``inventory.services``). Returns the number of rows given.
+    """
+    if not rows:
+        return 0
+    meta = model._meta
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    pk = meta.pk
+    targets = [meta.get_field(name) for name in fields]
+
+    def prepared(row: tuple) -> list:
+        values = [pk.get_db_prep_save(row[0], connection)]
+        values += [f.get_db_prep_save(v, connection) for f, v in zip(targets, row[1:], strict=True)]
+        return values
+
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            assignments = ", ".join(f"{quote(f.column)} = %s" for f in targets)
+            sql = f"UPDATE {table} SET {assignments} WHERE {quote(pk.column)} = %s"  # noqa: S608
+            cursor.executemany(sql, [(*values[1:], values[0]) for values in map(prepared, rows)])
+            return len(rows)
+        casts = [pk.rel_db_type(connection)] + [f.cast_db_type(connection) for f in targets]
+        marks = "(" + ", ".join(f"%s::{cast}" for cast in casts) + ")"
+        names = ", ".join(quote(c) for c in ["_pk"] + [f.column for f in targets])
+        assignments = ", ".join(f"{quote(f.column)} = v.{quote(f.column)}" for f in targets)
+        step = max(1, UPDATE_ROWS_PARAMS // len(casts))
+        for start in range(0, len(rows), step):
+            batch = rows[start : start + step]
+            params = [value for row in batch for value in prepared(row)]
+            sql = (
+                f"UPDATE {table} SET {assignments} "  # noqa: S608
+                f"FROM (VALUES {', '.join([marks] * len(batch))}) AS v({names}) "
+                f"WHERE {table}.{quote(pk.column)} = v._pk"
+            )
+            cursor.execute(sql, params)
+    return len(rows)

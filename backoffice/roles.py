@@ -25,6 +25,7 @@ CUSTOM_PERMISSIONS: dict[tuple[str, str], list[tuple[str, str]]] = {
     ("catalog", "product"): [
         ("delist_product", "Can delist and relist products and dispose of their stock"),
         ("restock_product", "Can restock products"),
+        ("import_product", "Can import products (catalog spreadsheets)"),
     ],
     ("inventory", "stock"): [
         ("adjust_stock", "Can adjust stock"),

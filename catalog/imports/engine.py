@@ -1,0 +1,733 @@
+"""The writer the catalog importers share: product records in, set-based writes out.
+
+An importer reads its sheet into ``ProductIn`` records (a product and the
+``VariantIn`` of its SKUs, each with the spreadsheet row it came from) and
+hands them to ``CatalogWriter.add``. Every few thousand rows the writer checks
+the chunk against the database — one query each for the products, SKUs,
+barcodes, tags, tag links and images it names — and writes it:
+
+- new products, variants, tags and images with ``bulk_create`` and their
+  history rows with one ``INSERT … SELECT`` per table (``record_history``);
+- changed products and variants with one ``UPDATE … FROM (VALUES …)`` per
+  table (``update_rows``), history likewise; a backorder switch through
+  ``inventory.services.set_backorders`` (it keeps the stock rows in step);
+- stock cells through ``inventory.services.stock_import`` (mode "set"): one
+  adjustment movement per changed level, reason "import", reference
+  "<run>/row <n>";
+- new products asked to be on sale through ``catalog.services.publish``
+  (after their stock, so that they are sold out only when nothing is in stock).
+
+What a sheet gives replaces what is stored; a column that is not in the sheet
+(a key missing from ``values``, ``tags``/``images``/``category`` None) leaves
+the stored value alone. A row equal to what is stored is "unchanged" and
+writes nothing: no history row, no movement.
+
+Listing status: a sheet's status applies when a product is created (draft, or
+on sale through ``publish``; "delisted" needs a reason and creates a draft).
+The status of an existing product is never changed by an import — publish,
+delist and relist are the product list's actions — and a sheet that asks for
+another status gets a note on the row and a warning. "Sold out" and "on
+sale" are the same wish: the stock decides between them.
+
+Variants of a product that a sheet does not list are left as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.db import record_history, update_rows
+from backoffice.errors import DomainError
+from backoffice.spreadsheets.base import Report
+from inventory.models import Warehouse
+from inventory.services import set_backorders, stock_import
+
+from ..models import (
+    PATH_SEPARATOR,
+    SELLABLE_STATUSES,
+    Category,
+    ListingStatus,
+    Product,
+    ProductImage,
+    Tag,
+    Variant,
+)
+from ..services import publish
+
+CHUNK_ROWS = 2000
+
+PRODUCT_FIELDS = (
+    "title",
+    "short_description",
+    "description",
+    "option1_name",
+    "option2_name",
+    "option3_name",
+)
+VARIANT_FIELDS = (
+    "option1",
+    "option2",
+    "option3",
+    "price",
+    "compare_at_price",
+    "cost",
+    "barcode",
+    "weight_grams",
+    "is_active",
+)
+
+TITLE_REQUIRED = _("A new product needs a title.")
+PRICE_REQUIRED = _("A new SKU needs a price.")
+SKU_REQUIRED = _("Every variant row needs a SKU.")
+DUPLICATE_SKU = _("SKU %(sku)s is on row %(first)s already: each SKU appears once in a file.")
+DUPLICATE_BARCODE = _("Barcode %(barcode)s is on row %(first)s already: barcodes are unique.")
+BARCODE_TAKEN = _("Barcode %(barcode)s belongs to SKU %(sku)s.")
+SKU_OF_OTHER_PRODUCT = _(
+    "SKU %(sku)s belongs to product %(handle)s: an import does not move a SKU to another product."
+)
+HANDLE_APART = _(
+    "The rows of product %(handle)s must be together; it appeared on row %(first)s, before "
+    "other products."
+)
+ROWS_DISAGREE = _(
+    "“%(value)s” differs from “%(first)s” on row %(row)s: the rows of one product agree on "
+    "%(column)s (or leave it blank after the first row)."
+)
+UNKNOWN_CATEGORY = _(
+    "Unknown category “%(path)s”: create it first, or tick “Create missing categories”."
+)
+UNKNOWN_WAREHOUSE = _("Unknown warehouse “%(value)s”; the warehouses are %(codes)s.")
+STOCK_NEEDS_WAREHOUSE = _("A stock quantity needs a warehouse.")
+STATUS_KEPT = _(
+    "status stays “%(status)s”: an import does not change the status of an existing product "
+    "(publish, delist and relist it in the product list)"
+)
+DELISTED_ON_CREATE = _(
+    "created as a draft: a product is delisted with a reason, in the product list"
+)
+SOLD_OUT_ON_PUBLISH = _(
+    "%(count)s new products are on sale without stock: they are sold out until stock arrives."
+)
+NOTE_ROWS = _("%(note)s — rows %(rows)s")
+NO_WAREHOUSE = _(
+    "Stock cannot be imported: there is no active warehouse. Create one, or clear the stock column."
+)
+
+ERROR = object()  # a lookup that failed and was reported
+
+
+@dataclass
+class VariantIn:
+    row: int
+    sku: str
+    values: dict[str, Any] = field(default_factory=dict)  # of VARIANT_FIELDS, what the sheet gives
+    allow_backorder: bool | None = None
+    stock: tuple[int, int] | None = None  # (warehouse id, quantity to set)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ProductIn:
+    row: int
+    handle: str
+    values: dict[str, Any] = field(default_factory=dict)  # PRODUCT_FIELDS the sheet gives
+    category: str | None = None  # a path; "" no category; None: not in the sheet
+    tags: list[tuple[str, str]] | None = None  # (kind, name)
+    images: list[tuple[str, str | None]] | None = None  # (url, alt text or None: keep)
+    status: str | None = None  # wanted when the product is created
+    variants: list[VariantIn] = field(default_factory=list)
+    rows: list[int] = field(default_factory=list)  # its rows without a variant
+    notes: list[str] = field(default_factory=list)
+    bad: bool = False  # a cell was refused: checked further, not written
+
+    @property
+    def row_count(self) -> int:
+        return len(self.variants) + len(self.rows)
+
+
+@dataclass
+class _Plan:
+    source: ProductIn
+    product: Product
+    new: bool
+    changed: list[str]
+    tag_ids: list[int] | None = None
+    images: list[tuple[str, str]] | None = None  # the product's URL images, when they change
+    variants: list[tuple[VariantIn, Variant, bool, list[str]]] = field(default_factory=list)
+
+
+def warehouse_option() -> forms.Field:
+    """The upload form's choice of warehouse for a sheet whose stock has no warehouse column."""
+    return forms.ModelChoiceField(
+        label=_("Warehouse for the stock column"),
+        queryset=Warehouse.objects.filter(is_active=True).order_by("code"),
+        required=False,
+        help_text=_("Blank: the first active warehouse."),
+    )
+
+
+class StockOption:
+    """For importers with ``warehouse_option``: the chosen warehouse, or the first active one."""
+
+    options: dict
+    writer: CatalogWriter
+
+    def stock_warehouse_id(self, row: int) -> int | None:
+        if not hasattr(self, "_stock_warehouse"):
+            chosen = self.options.get("warehouse")
+            if chosen is not None and not hasattr(chosen, "pk"):
+                chosen = Warehouse.objects.filter(pk=chosen).first()
+            if chosen is None:
+                chosen = Warehouse.objects.filter(is_active=True).order_by("code").first()
+            self._stock_warehouse = chosen
+        if self._stock_warehouse is None:
+            self.writer.error(row, "stock", NO_WAREHOUSE)
+            return None
+        return self._stock_warehouse.pk
+
+
+class CatalogWriter:
+    """Checks and writes ``ProductIn`` records a chunk at a time (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        report: Report,
+        actor: Any,
+        reference: str,
+        progress: Callable[[int], None],
+        columns: dict[str, str] | None = None,
+        create_categories: bool = False,
+        chunk_rows: int = CHUNK_ROWS,
+    ) -> None:
+        self.report = report
+        self.actor = actor
+        self.reference = reference
+        self.progress = progress
+        self.columns = columns or {}
+        self.create_categories = create_categories
+        self.chunk_rows = chunk_rows
+        self.done = 0
+        self._pending: list[ProductIn] = []
+        self._pending_rows = 0
+        self._handles: dict[str, int] = {}
+        self._skus: dict[str, int] = {}
+        self._barcodes: dict[str, int] = {}
+        self._categories: dict[str, int] | None = None
+        self._categories_folded: dict[str, str] = {}
+        self._tags: dict[tuple[str, str], int] = {}
+        self._warehouses: dict[str, dict] | None = None
+        self._notes: dict[str, list[int]] = {}
+        self._sold_out = 0
+        self.history_reason = f"import {reference}".strip()[:100]
+
+    # --- what importers call ---------------------------------------------------------------
+
+    def column(self, name: str) -> str:
+        return self.columns.get(name, name)
+
+    def error(self, row: int, name: str, message: Any) -> None:
+        self.report.error(row, self.column(name), message)
+
+    def note(self, row: int, message: Any) -> None:
+        """Something of the row that Stockroom cannot keep: on the row, and in one warning."""
+        self._notes.setdefault(str(message), []).append(row)
+
+    def skip(self, row: int, key: str, message: Any) -> None:
+        """A row that is not imported (a grouped product…), reported, never silently dropped."""
+        self.note(row, message)
+        self.report.add(row, "skip", key, str(message))
+        self.done += 1
+
+    def warehouse_id(self, value: str, row: int, name: str = "warehouse") -> int | None:
+        if self._warehouses is None:
+            self._warehouses = {
+                w["code"].lower(): w for w in Warehouse.objects.values("pk", "code", "is_active")
+            }
+        found = self._warehouses.get(value.strip().lower())
+        if found is None:
+            codes = ", ".join(sorted(w["code"] for w in self._warehouses.values())) or "—"
+            self.error(row, name, UNKNOWN_WAREHOUSE % {"value": value, "codes": codes})
+            return None
+        return found["pk"]
+
+    def add(self, product: ProductIn) -> None:
+        first = self._handles.get(product.handle)
+        if first is not None:
+            self.error(
+                product.row, "handle", HANDLE_APART % {"handle": product.handle, "first": first}
+            )
+            product.bad = True
+        else:
+            self._handles[product.handle] = product.row
+        for variant in product.variants:
+            first = self._skus.get(variant.sku)
+            if first is not None:
+                self.error(variant.row, "sku", DUPLICATE_SKU % {"sku": variant.sku, "first": first})
+                product.bad = True
+            else:
+                self._skus[variant.sku] = variant.row
+            barcode = variant.values.get("barcode")
+            if barcode:
+                first = self._barcodes.get(barcode)
+                if first is not None:
+                    self.error(
+                        variant.row,
+                        "barcode",
+                        DUPLICATE_BARCODE % {"barcode": barcode, "first": first},
+                    )
+                    product.bad = True
+                else:
+                    self._barcodes[barcode] = variant.row
+        self._pending.append(product)
+        self._pending_rows += product.row_count
+        if self._pending_rows >= self.chunk_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        products, self._pending, self._pending_rows = self._pending, [], 0
+        if products:
+            self._write(products)
+            self.done += sum(p.row_count for p in products)
+        self.progress(self.done)
+
+    def finish(self) -> None:
+        self.flush()
+        for note, rows in self._notes.items():
+            shown = ", ".join(str(r) for r in rows[:20]) + (", …" if len(rows) > 20 else "")
+            self.report.warn(NOTE_ROWS % {"note": note, "rows": shown})
+        if self._sold_out:
+            self.report.warn(SOLD_OUT_ON_PUBLISH % {"count": self._sold_out})
+
+    # --- lookups -------------------------------------------------------------------------
+
+    def _category_id(self, path: str, row: int) -> Any:
+        if self._categories is None:
+            self._categories = dict(Category.objects.values_list("path", "pk"))
+            self._categories_folded = {p.casefold(): p for p in self._categories}
+        found = self._categories.get(path)
+        if found is None and path.casefold() in self._categories_folded:
+            found = self._categories[self._categories_folded[path.casefold()]]
+        if found is not None:
+            return found
+        if not self.create_categories:
+            self.error(row, "category", UNKNOWN_CATEGORY % {"path": path})
+            return ERROR
+        parent_id = None
+        parts = path.split(PATH_SEPARATOR)
+        for depth in range(1, len(parts) + 1):
+            sub = PATH_SEPARATOR.join(parts[:depth])
+            known = self._categories.get(sub) or self._categories.get(
+                self._categories_folded.get(sub.casefold(), "")
+            )
+            if known is None:
+                node = Category(name=parts[depth - 1], parent_id=parent_id)
+                node.save()  # builds the path; simple-history records the creation
+                known = self._categories[sub] = node.pk
+                self._categories_folded[sub.casefold()] = sub
+            parent_id = known
+        return parent_id
+
+    def _tag_ids(self, keys: set[tuple[str, str]]) -> None:
+        wanted = keys - self._tags.keys()
+        if not wanted:
+            return
+        names = {name for _kind, name in wanted}
+        for pk, kind, name in Tag.objects.filter(name__in=names).values_list("pk", "kind", "name"):
+            self._tags[(kind, name)] = pk
+        missing = sorted(wanted - self._tags.keys())
+        if missing:
+            created = Tag.objects.bulk_create([Tag(kind=k, name=n) for k, n in missing])
+            record_history(
+                Tag,
+                [t.pk for t in created],
+                actor=self.actor,
+                reason=self.history_reason,
+                history_type="+",
+            )
+            for tag in created:
+                self._tags[(tag.kind, tag.name)] = tag.pk
+
+    # --- one chunk -----------------------------------------------------------------------
+
+    def _write(self, products: list[ProductIn]) -> None:
+        existing = {
+            p.handle: p for p in Product.objects.filter(handle__in=[p.handle for p in products])
+        }
+        skus = [v.sku for p in products for v in p.variants]
+        variants: dict[str, Variant] = {}
+        if skus:
+            variants = {
+                v.sku: v
+                for v in Variant.objects.filter(sku__in=skus)
+                .select_related("product")
+                .only(
+                    *(f"{name}" for name in VARIANT_FIELDS),
+                    "sku",
+                    "allow_backorder",
+                    "product_id",
+                    "product__handle",
+                )
+            }
+        barcodes = [
+            v.values["barcode"] for p in products for v in p.variants if v.values.get("barcode")
+        ]
+        holders = (
+            dict(Variant.objects.filter(barcode__in=barcodes).values_list("barcode", "sku"))
+            if barcodes
+            else {}
+        )
+
+        plans: list[_Plan] = []
+        for source in products:
+            plan = self._check(source, existing.get(source.handle), variants, holders)
+            if plan is not None:
+                plans.append(plan)
+        if not plans:
+            self._report(products, {}, {})
+            return
+        self._diff_links(plans)
+        self._save(plans)
+        stock = self._stock(plans)
+        self._publish(plans)
+        self._report(products, {id(p.source): p for p in plans}, stock)
+
+    def _check(
+        self,
+        source: ProductIn,
+        product: Product | None,
+        variants: dict[str, Variant],
+        holders: dict[str, str],
+    ) -> _Plan | None:
+        ok = not source.bad
+        category: Any = None
+        if source.category:
+            category = self._category_id(source.category, source.row)
+            ok = ok and category is not ERROR
+        if product is None and not source.values.get("title"):
+            self.error(source.row, "title", TITLE_REQUIRED)
+            ok = False
+        for wanted in source.variants:
+            current = variants.get(wanted.sku)
+            if current is not None and (product is None or current.product_id != product.pk):
+                self.error(
+                    wanted.row,
+                    "sku",
+                    SKU_OF_OTHER_PRODUCT % {"sku": wanted.sku, "handle": current.product.handle},
+                )
+                ok = False
+            elif current is None and wanted.values.get("price") is None:
+                self.error(wanted.row, "price", PRICE_REQUIRED)
+                ok = False
+            barcode = wanted.values.get("barcode")
+            if barcode and holders.get(barcode, wanted.sku) != wanted.sku:
+                self.error(
+                    wanted.row,
+                    "barcode",
+                    BARCODE_TAKEN % {"barcode": barcode, "sku": holders[barcode]},
+                )
+                ok = False
+        if not ok:
+            return None
+
+        new = product is None
+        changed: list[str] = []
+        if new:
+            product = Product(handle=source.handle, status=ListingStatus.DRAFT)
+        for name, value in source.values.items():
+            if getattr(product, name) != value:
+                setattr(product, name, value)
+                changed.append(name)
+        if source.category is not None:
+            category_id = category if source.category else None
+            if product.category_id != category_id:
+                product.category_id = category_id
+                changed.append("category")
+        if not new and source.status is not None:
+            wanted_status = _sellable_as_one(source.status)
+            if wanted_status != _sellable_as_one(product.status):
+                self._row_note(
+                    source, source.row, STATUS_KEPT % {"status": product.get_status_display()}
+                )
+        elif new and source.status == ListingStatus.DELISTED:
+            self._row_note(source, source.row, DELISTED_ON_CREATE)
+        plan = _Plan(source=source, product=product, new=new, changed=changed)
+        for wanted in source.variants:
+            current = variants.get(wanted.sku)
+            is_new = current is None
+            if is_new:
+                current = Variant(sku=wanted.sku, allow_backorder=bool(wanted.allow_backorder))
+            fields = []
+            for name, value in wanted.values.items():
+                if getattr(current, name) != value:
+                    setattr(current, name, value)
+                    fields.append(name)
+            if (
+                not is_new
+                and wanted.allow_backorder is not None
+                and current.allow_backorder != wanted.allow_backorder
+            ):
+                fields.append("allow_backorder")
+            plan.variants.append((wanted, current, is_new, fields))
+        return plan
+
+    def _row_note(self, source: ProductIn, row: int, message: Any) -> None:
+        source.notes.append(str(message))
+        self.note(row, message)
+
+    def _diff_links(self, plans: list[_Plan]) -> None:
+        """Tags and URL images: what each product should have against what it has."""
+        keys = {key for plan in plans if plan.source.tags for key in plan.source.tags}
+        self._tag_ids(keys)
+        old = [plan for plan in plans if not plan.new]
+        tag_links: dict[int, set[int]] = {}
+        if any(plan.source.tags is not None for plan in old):
+            ids = [plan.product.pk for plan in old if plan.source.tags is not None]
+            for product_id, tag_id in Product.tags.through.objects.filter(
+                product_id__in=ids
+            ).values_list("product_id", "tag_id"):
+                tag_links.setdefault(product_id, set()).add(tag_id)
+        images: dict[int, list[tuple[str, str]]] = {}
+        if any(plan.source.images is not None for plan in old):
+            ids = [plan.product.pk for plan in old if plan.source.images is not None]
+            for product_id, url, alt in (
+                ProductImage.objects.filter(product_id__in=ids)
+                .exclude(url="")
+                .order_by("product_id", "position", "pk")
+                .values_list("product_id", "url", "alt_text")
+            ):
+                images.setdefault(product_id, []).append((url, alt))
+        for plan in plans:
+            source = plan.source
+            if source.tags is not None:
+                wanted = [self._tags[key] for key in source.tags]
+                if plan.new or set(wanted) != tag_links.get(plan.product.pk, set()):
+                    plan.tag_ids = wanted
+                    if wanted or not plan.new:
+                        plan.changed.append("tags")
+            if source.images is not None:
+                current = [] if plan.new else images.get(plan.product.pk, [])
+                alts = dict(current)
+                wanted_images = [
+                    (url, alt if alt is not None else alts.get(url, ""))
+                    for url, alt in source.images
+                ]
+                if wanted_images != current:
+                    plan.images = wanted_images
+                    plan.changed.append("images")
+
+    def _save(self, plans: list[_Plan]) -> None:
+        now = timezone.now()
+        reason = self.history_reason
+        created = [plan.product for plan in plans if plan.new]
+        if created:
+            Product.objects.bulk_create(created)
+            record_history(
+                Product, [p.pk for p in created], actor=self.actor, reason=reason, history_type="+"
+            )
+        changed = [plan for plan in plans if not plan.new and plan.changed]
+        if changed:
+            fields = sorted(
+                {
+                    name
+                    for plan in changed
+                    for name in plan.changed
+                    if name not in ("tags", "images")
+                }
+                | {"updated_at"}
+            )
+            columns = ["category_id" if name == "category" else name for name in fields]
+            for plan in changed:
+                plan.product.updated_at = now
+            update_rows(
+                Product,
+                fields,
+                [
+                    (plan.product.pk, *(getattr(plan.product, c) for c in columns))
+                    for plan in changed
+                ],
+            )
+        # Variants
+        new_variants = []
+        changed_variants: list[tuple[VariantIn, Variant, list[str]]] = []
+        for plan in plans:
+            for wanted, variant, is_new, fields in plan.variants:
+                if is_new:
+                    variant.product_id = plan.product.pk
+                    new_variants.append(variant)
+                elif fields:
+                    changed_variants.append((wanted, variant, fields))
+        if new_variants:
+            Variant.objects.bulk_create(new_variants, batch_size=5000)
+            record_history(
+                Variant,
+                [v.pk for v in new_variants],
+                actor=self.actor,
+                reason=reason,
+                history_type="+",
+            )
+        if changed_variants:
+            fields = sorted(
+                {f for _w, _v, fs in changed_variants for f in fs if f != "allow_backorder"}
+            )
+            rows = [
+                (v.pk, *(getattr(v, f) for f in fields))
+                for _w, v, fs in changed_variants
+                if set(fs) - {"allow_backorder"}
+            ]
+            if fields and rows:
+                update_rows(Variant, fields, rows)
+            self._backorders(changed_variants)
+            record_history(
+                Variant, [v.pk for _w, v, _f in changed_variants], actor=self.actor, reason=reason
+            )
+        self._save_links(plans)
+        if changed:
+            record_history(
+                Product, [plan.product.pk for plan in changed], actor=self.actor, reason=reason
+            )
+
+    def _backorders(self, changed: list[tuple[VariantIn, Variant, list[str]]]) -> None:
+        for allowed in (True, False):
+            group = [
+                (wanted, variant)
+                for wanted, variant, fields in changed
+                if "allow_backorder" in fields and wanted.allow_backorder is allowed
+            ]
+            if not group:
+                continue
+            # set_backorders runs in a savepoint of its own: a refusal leaves nothing behind.
+            try:
+                set_backorders(
+                    variants=Variant.objects.filter(pk__in=[v.pk for _w, v in group]),
+                    allowed=allowed,
+                    actor=self.actor,
+                )
+            except DomainError:
+                # Find the SKUs that refuse, one by one, so each row gets its own message.
+                for wanted, variant in group:
+                    try:
+                        set_backorders(
+                            variants=Variant.objects.filter(pk=variant.pk),
+                            allowed=allowed,
+                            actor=self.actor,
+                        )
+                    except DomainError as error:
+                        self.error(wanted.row, "allow_backorder", error.message)
+
+    def _save_links(self, plans: list[_Plan]) -> None:
+        through = Product.tags.through
+        retagged = [plan for plan in plans if plan.tag_ids is not None]
+        if retagged:
+            old = [plan.product.pk for plan in retagged if not plan.new]
+            if old:
+                through.objects.filter(product_id__in=old).delete()
+            through.objects.bulk_create(
+                [
+                    through(product_id=plan.product.pk, tag_id=tag_id)
+                    for plan in retagged
+                    for tag_id in plan.tag_ids
+                ],
+                batch_size=5000,
+            )
+        reimaged = [plan for plan in plans if plan.images is not None]
+        if reimaged:
+            old = [plan.product.pk for plan in reimaged if not plan.new]
+            if old:
+                # Through the ORM, one by one: simple-history records each removal.
+                ProductImage.objects.filter(product_id__in=old).exclude(url="").delete()
+            images = ProductImage.objects.bulk_create(
+                [
+                    ProductImage(
+                        product_id=plan.product.pk, url=url, alt_text=alt, position=position
+                    )
+                    for plan in reimaged
+                    for position, (url, alt) in enumerate(plan.images)
+                ],
+                batch_size=5000,
+            )
+            record_history(
+                ProductImage,
+                [i.pk for i in images],
+                actor=self.actor,
+                reason=self.history_reason,
+                history_type="+",
+            )
+
+    def _stock(self, plans: list[_Plan]) -> dict[int, Any]:
+        lines = [
+            (wanted.row, variant.pk, *wanted.stock)
+            for plan in plans
+            for wanted, variant, _new, _fields in plan.variants
+            if wanted.stock is not None
+        ]
+        if not lines:
+            return {}
+        result = stock_import(rows=lines, mode="set", reference=self.reference, actor=self.actor)
+        names = {"quantity": "stock", "warehouse": "warehouse", "sku": "sku"}
+        for refusal in result.refused:
+            self.error(refusal.row, names.get(refusal.field, refusal.field), refusal.message)
+        return result.outcomes
+
+    def _publish(self, plans: list[_Plan]) -> None:
+        ids = [
+            plan.product.pk
+            for plan in plans
+            if plan.new and plan.source.status in SELLABLE_STATUSES and plan.variants
+        ]
+        if not ids:
+            return
+        try:
+            publish(products=Product.objects.filter(pk__in=ids), actor=self.actor)
+        except DomainError as error:
+            self.report.error(0, "", error.message)
+            return
+        self._sold_out += Product.objects.filter(pk__in=ids, status=ListingStatus.SOLD_OUT).count()
+
+    # --- the report ----------------------------------------------------------------------
+
+    def _report(
+        self, products: list[ProductIn], plans: dict[int, _Plan], stock: dict[int, Any]
+    ) -> None:
+        for source in products:
+            plan = plans.get(id(source))
+            if plan is None:
+                continue  # refused: its errors are in the report
+            product_action = "create" if plan.new else ("update" if plan.changed else "unchanged")
+            product_detail = "" if plan.new else ", ".join(_label(c) for c in plan.changed)
+            lines: list[tuple[int, str, str, list[str]]] = []  # row, action, key, detail parts
+            for row in source.rows:
+                lines.append((row, product_action, source.handle, []))
+            for wanted, _variant, is_new, fields in plan.variants:
+                parts = [] if is_new or not fields else [", ".join(_label(f) for f in fields)]
+                outcome = stock.get(wanted.row)
+                moved = outcome is not None and outcome.changed
+                if moved:
+                    parts.append(f"stock {outcome.before} → {outcome.after}")
+                parts += wanted.notes
+                if is_new:
+                    action = "create"
+                elif fields or moved or (wanted.row == source.row and plan.changed):
+                    action = "update"
+                else:
+                    action = "unchanged"
+                lines.append((wanted.row, action, wanted.sku, parts))
+            lines.sort(key=lambda line: line[0])
+            for index, (row, action, key, parts) in enumerate(lines):
+                if index == 0:
+                    parts = [d for d in (product_detail, *source.notes) if d] + parts
+                self.report.add(row, action, key, "; ".join(parts))
+
+
+def _sellable_as_one(status: str) -> str:
+    return ListingStatus.ON_SALE if status in SELLABLE_STATUSES else status
+
+
+def _label(name: str) -> str:
+    return name.replace("_", " ")

@@ -1,0 +1,308 @@
+"""Stockroom's own product sheet ("products"): one row per variant (SKU).
+
+Rows sharing a ``handle`` are one product and must be together; the product's
+columns (title, category, tags, status, descriptions, option names, image
+URLs) are read from its first row — later rows leave them blank or repeat
+them. A column left out of the sheet is left alone in the catalog, so a sheet
+of ``handle, sku, price`` changes prices only.
+
+=====================  =====================================================
+column                 meaning
+=====================  =====================================================
+handle (required)      the product's handle (letters, digits, - and _)
+sku (required)         the variant's SKU; a SKU stays with its product
+title                  required for a new product
+category               path from the top, "Clothing > Tshirts"; an unknown
+                       path is refused unless "create missing categories"
+tags                   comma-separated; "Brand: Acme" for a tag of a kind
+status                 draft or on_sale, applied when the product is created
+                       (see ``catalog.imports.engine``)
+short_description,     text
+description
+option1_name …         the product's option names (Size, Colour…)
+option1 … option3      the variant's option values
+price                  required for a new SKU; 19.90 (no currency, no
+                       thousands separator, at most two decimals)
+compare_at_price, cost blank clears
+barcode                unique across SKUs; blank clears
+weight_grams           whole grams
+allow_backorder        yes/no; changed through the backorder service
+image_urls             comma-separated http(s) URLs, in order
+warehouse, stock       the on-hand quantity to set in that warehouse (code),
+                       through the stock ledger; needs inventory.import_stock
+=====================  =====================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from backoffice.spreadsheets.base import Importer, Progress, Report, Row
+from backoffice.spreadsheets.cells import VALUE_REQUIRED, parse_bool
+
+from ..models import Product, Variant
+from . import cells
+from .engine import ROWS_DISAGREE, STOCK_NEEDS_WAREHOUSE, CatalogWriter, ProductIn, VariantIn
+
+PRODUCT_COLUMNS = (
+    "title",
+    "category",
+    "tags",
+    "status",
+    "short_description",
+    "description",
+    "option1_name",
+    "option2_name",
+    "option3_name",
+    "image_urls",
+)
+VARIANT_COLUMNS = (
+    "option1",
+    "option2",
+    "option3",
+    "price",
+    "compare_at_price",
+    "cost",
+    "barcode",
+    "weight_grams",
+    "allow_backorder",
+)
+STOCK_COLUMNS = ("warehouse", "stock")
+COLUMNS = ("handle", *PRODUCT_COLUMNS[:3], "status", *PRODUCT_COLUMNS[4:9], "sku")
+SHEET_COLUMNS = (
+    "handle",
+    "title",
+    "category",
+    "tags",
+    "status",
+    "short_description",
+    "description",
+    "option1_name",
+    "option2_name",
+    "option3_name",
+    "sku",
+    "option1",
+    "option2",
+    "option3",
+    "price",
+    "compare_at_price",
+    "cost",
+    "barcode",
+    "weight_grams",
+    "allow_backorder",
+    "image_urls",
+)
+STOCK_NEEDS_PERMISSION = _(
+    "The warehouse and stock columns set stock levels, which needs the permission to import "
+    "stock; remove these columns or ask an administrator."
+)
+MAX_WEIGHT = 2_147_483_647
+
+TEXT_LIMITS = {
+    name: Product._meta.get_field(name).max_length
+    for name in ("title", "short_description", "description", "option1_name")
+}
+TEXT_LIMITS["option2_name"] = TEXT_LIMITS["option3_name"] = TEXT_LIMITS["option1_name"]
+OPTION_LIMIT = Variant._meta.get_field("option1").max_length
+SKU_LIMIT = Variant._meta.get_field("sku").max_length
+BARCODE_LIMIT = Variant._meta.get_field("barcode").max_length
+
+
+def _create_categories_field() -> forms.Field:
+    return forms.BooleanField(
+        label=_("Create missing categories"),
+        required=False,
+        help_text=_("Otherwise a category path that does not exist is refused."),
+    )
+
+
+class ProductSheetImporter(Importer):
+    kind = "products"
+    label = _("Products with variants (Stockroom sheet)")
+    permission = "catalog.import_product"
+    model = Product
+    required_columns = ("handle", "sku")
+    optional_columns = tuple(c for c in SHEET_COLUMNS if c not in ("handle", "sku")) + STOCK_COLUMNS
+    option_fields = {"create_categories": _create_categories_field}
+    example = (
+        {
+            "handle": "linen-shirt",
+            "title": "Linen shirt",
+            "category": "Clothing > Shirts",
+            "tags": "summer, Brand: Acme",
+            "status": "on_sale",
+            "short_description": "A light shirt.",
+            "description": "Washed linen, relaxed fit.",
+            "option1_name": "Size",
+            "option2_name": "",
+            "option3_name": "",
+            "sku": "LINEN-M",
+            "option1": "M",
+            "option2": "",
+            "option3": "",
+            "price": "49.00",
+            "compare_at_price": "59.00",
+            "cost": "21.50",
+            "barcode": "4006381333931",
+            "weight_grams": "240",
+            "allow_backorder": "no",
+            "image_urls": "https://example.com/linen-shirt.jpg",
+            "warehouse": "MAIN",
+            "stock": "12",
+        },
+    )
+
+    def run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
+        writer = CatalogWriter(
+            report=report,
+            actor=self.actor,
+            reference=self.reference,
+            progress=progress,
+            create_categories=bool(self.options.get("create_categories")),
+        )
+        current: ProductIn | None = None
+        first: dict[str, str] = {}
+        checked_permission = False
+        for row in rows:
+            if not checked_permission:
+                checked_permission = True
+                self._check_stock_permission(row, report)
+            handle = row.cells.get("handle", "")
+            if not handle:
+                writer.error(row.number, "handle", VALUE_REQUIRED)
+                continue
+            if current is None or handle != current.handle:
+                if current is not None:
+                    writer.add(current)
+                current = self._product(row, writer)
+                first = {c: row.cells[c] for c in PRODUCT_COLUMNS if c in row.cells}
+                first["_row"] = str(row.number)
+            else:
+                self._same_product(row, current, first, writer)
+            variant = self._variant(row, writer)
+            if variant is None:
+                current.bad = True
+            else:
+                current.variants.append(variant)
+        if current is not None:
+            writer.add(current)
+        writer.finish()
+
+    def _check_stock_permission(self, row: Row, report: Report) -> None:
+        has_perm = getattr(self.actor, "has_perm", None)
+        if "stock" in row.cells and has_perm is not None and not has_perm("inventory.import_stock"):
+            report.error(1, "stock", STOCK_NEEDS_PERMISSION)
+
+    def _product(self, row: Row, writer: CatalogWriter) -> ProductIn:
+        got = row.cells
+        product = ProductIn(row=row.number, handle=got["handle"])
+
+        def read(column: str, parse) -> Any:
+            try:
+                return parse(got[column])
+            except ValueError as error:
+                writer.error(row.number, column, error)
+                product.bad = True
+                return None
+
+        read("handle", cells.handle)
+        for name, limit in TEXT_LIMITS.items():
+            if name in got:
+                if name == "title" and not got[name]:
+                    writer.error(row.number, name, VALUE_REQUIRED)
+                    product.bad = True
+                    continue
+                value = read(name, lambda v, n=name, lim=limit: cells.text(v, n, lim))
+                if value is not None:
+                    product.values[name] = value
+        if "category" in got:
+            product.category = read("category", cells.category_path)
+        if "tags" in got:
+            product.tags = read("tags", cells.tags)
+        if "status" in got:
+            product.status = read("status", cells.status)
+        if "image_urls" in got:
+            found = read("image_urls", cells.urls)
+            product.images = None if found is None else [(url, None) for url in found]
+        return product
+
+    def _same_product(
+        self, row: Row, product: ProductIn, first: dict[str, str], writer: CatalogWriter
+    ) -> None:
+        for column in PRODUCT_COLUMNS:
+            value = row.cells.get(column, "")
+            if value and value != first.get(column, ""):
+                writer.error(
+                    row.number,
+                    column,
+                    ROWS_DISAGREE
+                    % {
+                        "value": value[:60],
+                        "first": first.get(column, "")[:60],
+                        "row": first["_row"],
+                        "column": column,
+                    },
+                )
+                product.bad = True
+
+    def _variant(self, row: Row, writer: CatalogWriter) -> VariantIn | None:
+        got = row.cells
+        sku = got.get("sku", "")
+        if not sku:
+            writer.error(row.number, "sku", VALUE_REQUIRED)
+            return None
+        variant = VariantIn(row=row.number, sku=sku)
+        ok = True
+
+        def read(column: str, parse) -> Any:
+            nonlocal ok
+            try:
+                return parse(got[column])
+            except ValueError as error:
+                writer.error(row.number, column, error)
+                ok = False
+                return None
+
+        read("sku", lambda v: cells.text(v, "sku", SKU_LIMIT))
+        for name in ("option1", "option2", "option3"):
+            if name in got:
+                value = read(name, lambda v, n=name: cells.text(v, n, OPTION_LIMIT))
+                if value is not None:
+                    variant.values[name] = value
+        if got.get("price"):  # blank keeps the price (a new SKU without one is refused)
+            variant.values["price"] = read("price", lambda v: cells.price(v, "price"))
+        for name in ("compare_at_price", "cost"):
+            if name in got:
+                variant.values[name] = read(name, lambda v, n=name: cells.price(v, n))
+        if "barcode" in got:
+            value = read("barcode", lambda v: cells.text(v, "barcode", BARCODE_LIMIT))
+            variant.values["barcode"] = value or None
+        if "weight_grams" in got:
+            weight = read("weight_grams", lambda v: cells.whole(v, "weight_grams"))
+            if weight is not None and weight > MAX_WEIGHT:
+                writer.error(
+                    row.number,
+                    "weight_grams",
+                    cells.TOO_BIG % {"value": got["weight_grams"], "column": "weight_grams"},
+                )
+                ok = False
+            variant.values["weight_grams"] = weight
+        if "allow_backorder" in got:
+            variant.allow_backorder = read("allow_backorder", parse_bool)
+        quantity = read("stock", lambda v: cells.whole(v, "stock")) if "stock" in got else None
+        if quantity is not None:
+            code = got.get("warehouse", "")
+            if not code:
+                writer.error(row.number, "warehouse", STOCK_NEEDS_WAREHOUSE)
+                ok = False
+            else:
+                warehouse = writer.warehouse_id(code, row.number)
+                if warehouse is None:
+                    ok = False
+                else:
+                    variant.stock = (warehouse, quantity)
+        return variant if ok else None

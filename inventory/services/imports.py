@@ -1,0 +1,285 @@
+"""Stock levels from a spreadsheet: many rows set (or changed) in a few statements.
+
+``stock_import`` is the set-based sibling of ``adjust``: the sheet says "SKU X
+in warehouse W: 12" (or "+12"), and every row that changes a level becomes one
+adjustment movement citing the import run and the row, in the caller's
+transaction. It is built for files of 100,000 rows: a handful of statements
+per call whatever the number of rows (the importers call it once per chunk).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy
+
+from backoffice.db import update_rows
+from catalog.models import Product, Variant
+from catalog.services import listing_refresh_sold_out
+
+from ..exceptions import InvalidOperation
+from ..models import Movement, MovementKind, Stock, Warehouse
+from ._base import WAREHOUSE_INACTIVE, _actor_id
+
+IMPORT_REASON = "import"
+MODES = ("set", "add")
+
+UNKNOWN_MODE = gettext_lazy("Unknown stock import mode %(mode)r: use “set” or “add”.")
+IMPORT_QUANTITY_NOT_WHOLE = gettext_lazy("The quantity must be a whole number; got %(quantity)s.")
+IMPORT_NEGATIVE = gettext_lazy("Stock cannot be negative; got %(quantity)s.")
+IMPORT_BELOW_ZERO = gettext_lazy(
+    "%(sku)s at %(warehouse)s: %(on_hand)s on hand %(change)s would leave %(after)s, below zero."
+)
+IMPORT_BELOW_ALLOCATED = gettext_lazy(
+    "%(sku)s at %(warehouse)s: %(after)s on hand would be below the %(allocated)s units "
+    "allocated to orders; release or ship them first."
+)
+IMPORT_LOT_TRACKED = gettext_lazy(
+    "%(sku)s is tracked by lot: its stock is received through the receiving form, lot by lot, "
+    "not by a stock import."
+)
+IMPORT_DUPLICATE = gettext_lazy(
+    "%(sku)s at %(warehouse)s appears twice in the file (rows %(first)s and %(row)s): "
+    "give one row per SKU and warehouse."
+)
+IMPORT_UNKNOWN_VARIANT = gettext_lazy("Unknown SKU (id %(variant)s).")
+IMPORT_UNKNOWN_WAREHOUSE = gettext_lazy("Unknown warehouse (id %(warehouse)s).")
+
+
+@dataclass(frozen=True)
+class StockLine:
+    """One row of a stock sheet, resolved: the SKU and warehouse as ids."""
+
+    row: int
+    variant_id: int
+    warehouse_id: int
+    quantity: int
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class StockOutcome:
+    row: int
+    sku: str
+    warehouse: str
+    before: int
+    after: int
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+@dataclass(frozen=True)
+class StockRefusal:
+    row: int
+    field: str  # "quantity", "sku" or "warehouse": the importer maps it to its column
+    message: str
+
+
+@dataclass
+class StockImportResult:
+    outcomes: dict[int, StockOutcome] = field(default_factory=dict)  # row -> outcome
+    refused: list[StockRefusal] = field(default_factory=list)
+    movements: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+
+def _lines(rows: Iterable[StockLine | Sequence]) -> list[StockLine]:
+    return [row if isinstance(row, StockLine) else StockLine(*row) for row in rows]
+
+
+def _has_lot_tracking() -> bool:
+    # Lot tracking (Variant.track_lots) arrives with F-14; until then no SKU is tracked by lot.
+    return any(f.name == "track_lots" for f in Variant._meta.concrete_fields)
+
+
+def stock_import(
+    *,
+    rows: Iterable[StockLine | Sequence],
+    mode: str,
+    reference: str,
+    actor: Any,
+) -> StockImportResult:
+    """Set (``mode="set"``) or change (``mode="add"``) stock levels from sheet rows.
+
+    ``rows`` are ``(row number, variant id, warehouse id, quantity[, note])``.
+    Runs in the caller's transaction and writes only when every row is
+    accepted; otherwise returns the refusals (``result.refused``) and writes
+    nothing. Refuses per row: a quantity that is not a whole number, a
+    negative level to set, a result below zero or below the units allocated
+    to orders, an inactive or unknown warehouse, an unknown SKU, a SKU
+    tracked by lot (received lot by lot through the receiving form) and the
+    same SKU and warehouse twice.
+
+    Writes: the missing stock rows (bulk), then — after locking the affected
+    rows in primary-key order — one ``adjustment`` movement per changed row
+    with reason "import" (plus the row's note) and reference
+    ``"<reference>/row <n>"``, the new levels (one ``UPDATE … FROM (VALUES …)``
+    on PostgreSQL), and the sold-out / back-in-stock status of the products
+    touched. Rows that change nothing write nothing. A constant number of
+    statements whatever the number of rows.
+    """
+    if mode not in MODES:
+        raise InvalidOperation(UNKNOWN_MODE % {"mode": mode})
+    lines = _lines(rows)
+    result = StockImportResult()
+    if not lines:
+        return result
+
+    variant_ids = sorted({line.variant_id for line in lines})
+    warehouse_ids = sorted({line.warehouse_id for line in lines})
+    # Existing rows first, locked in primary-key order (the order every writer uses).
+    locked = {
+        (s["variant_id"], s["warehouse_id"]): s
+        for s in Stock.objects.filter(variant_id__in=variant_ids, warehouse_id__in=warehouse_ids)
+        .order_by("pk")
+        .select_for_update()
+        .values("pk", "variant_id", "warehouse_id", "on_hand", "allocated")
+    }
+    variant_columns = ["pk", "sku", "product_id", "allow_backorder"]
+    if _has_lot_tracking():
+        variant_columns.append("track_lots")
+    variants = {
+        v["pk"]: v for v in Variant.objects.filter(pk__in=variant_ids).values(*variant_columns)
+    }
+    warehouses = {
+        w["pk"]: w
+        for w in Warehouse.objects.filter(pk__in=warehouse_ids).values("pk", "code", "is_active")
+    }
+
+    def refuse(line: StockLine, column: str, message: Any) -> None:
+        result.refused.append(StockRefusal(line.row, column, str(message)))
+
+    seen: dict[tuple[int, int], int] = {}
+    accepted: list[tuple[StockLine, dict | None, int]] = []  # line, stock row, new level
+    for line in lines:
+        variant = variants.get(line.variant_id)
+        warehouse = warehouses.get(line.warehouse_id)
+        quantity = line.quantity
+        if variant is None:
+            refuse(line, "sku", IMPORT_UNKNOWN_VARIANT % {"variant": line.variant_id})
+            continue
+        if warehouse is None:
+            refuse(line, "warehouse", IMPORT_UNKNOWN_WAREHOUSE % {"warehouse": line.warehouse_id})
+            continue
+        names = {"sku": variant["sku"], "warehouse": warehouse["code"]}
+        key = (line.variant_id, line.warehouse_id)
+        if key in seen:
+            refuse(line, "sku", IMPORT_DUPLICATE % {**names, "first": seen[key], "row": line.row})
+            continue
+        seen[key] = line.row
+        if isinstance(quantity, bool) or not isinstance(quantity, int):
+            refuse(line, "quantity", IMPORT_QUANTITY_NOT_WHOLE % {"quantity": quantity})
+            continue
+        if mode == "set" and quantity < 0:
+            refuse(line, "quantity", IMPORT_NEGATIVE % {"quantity": quantity})
+            continue
+        if variant.get("track_lots"):
+            refuse(line, "sku", IMPORT_LOT_TRACKED % names)
+            continue
+        if not warehouse["is_active"]:
+            refuse(line, "warehouse", WAREHOUSE_INACTIVE % {"warehouse": warehouse["code"]})
+            continue
+        stock = locked.get(key)
+        on_hand = stock["on_hand"] if stock else 0
+        allocated = stock["allocated"] if stock else 0
+        after = quantity if mode == "set" else on_hand + quantity
+        if after < 0:
+            change = f"{quantity:+d}"
+            refuse(
+                line,
+                "quantity",
+                IMPORT_BELOW_ZERO % {**names, "on_hand": on_hand, "change": change, "after": after},
+            )
+            continue
+        if after < allocated and after < on_hand:  # a backorder SKU may still be raised
+            refuse(
+                line,
+                "quantity",
+                IMPORT_BELOW_ALLOCATED % {**names, "after": after, "allocated": allocated},
+            )
+            continue
+        result.outcomes[line.row] = StockOutcome(
+            line.row, variant["sku"], warehouse["code"], on_hand, after
+        )
+        if after != on_hand:
+            accepted.append((line, stock, after))
+    if result.refused or not accepted:
+        return result
+
+    missing = [line for line, stock, _after in accepted if stock is None]
+    if missing:
+        Stock.objects.bulk_create(
+            [
+                Stock(
+                    variant_id=line.variant_id,
+                    warehouse_id=line.warehouse_id,
+                    backorders_allowed=variants[line.variant_id]["allow_backorder"],
+                )
+                for line in missing
+            ],
+            ignore_conflicts=True,  # a row created meanwhile by another writer is used as is
+        )
+        created = {
+            (s["variant_id"], s["warehouse_id"]): s
+            for s in Stock.objects.filter(
+                variant_id__in=sorted({line.variant_id for line in missing}),
+                warehouse_id__in=sorted({line.warehouse_id for line in missing}),
+            )
+            .exclude(pk__in=[s["pk"] for s in locked.values()])
+            .order_by("pk")
+            .select_for_update()
+            .values("pk", "variant_id", "warehouse_id", "on_hand", "allocated")
+        }
+        locked.update(created)
+
+    now = timezone.now()
+    batch = uuid.uuid4()
+    actor_id = _actor_id(actor)
+    movements: list[Movement] = []
+    levels: list[tuple[int, int]] = []
+    products: set[int] = set()
+    for line, _stock, after in accepted:
+        stock = locked[(line.variant_id, line.warehouse_id)]
+        before = stock["on_hand"]
+        if mode == "add":  # a row another writer created meanwhile: add to what it holds
+            after = before + line.quantity
+        if after == before:
+            continue
+        outcome = result.outcomes[line.row]
+        result.outcomes[line.row] = StockOutcome(
+            line.row, outcome.sku, outcome.warehouse, before, after
+        )
+        note = line.note.strip()
+        movements.append(
+            Movement(
+                stock_id=stock["pk"],
+                kind=MovementKind.ADJUSTMENT,
+                quantity=after - before,
+                on_hand_after=after,
+                reason=(f"{IMPORT_REASON}: {note}" if note else IMPORT_REASON)[:255],
+                reference=f"{reference}/row {line.row}"[:120],
+                batch=batch,
+                actor_id=actor_id,
+                created_at=now,
+            )
+        )
+        levels.append((stock["pk"], after))
+        products.add(variants[line.variant_id]["product_id"])
+    levels.sort()
+    Movement.objects.bulk_create(movements, batch_size=5000)
+    update_rows(Stock, ["on_hand"], levels)
+    result.movements = len(movements)
+    if products:
+        listing_refresh_sold_out(
+            products=Product.objects.filter(pk__in=sorted(products)), actor=actor
+        )
+    return result
