@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import F, IntegerField, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext
@@ -14,6 +15,7 @@ from backoffice.admin_filters import FilterSetListFilter
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SKU_SEARCH_LIMIT, SkuSearchMixin, matching_variant_ids
+from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
 from inventory import services as inventory
 from inventory.models import Stock
@@ -364,6 +366,14 @@ class PriceRangeFilter(FilterSetListFilter):
     filterset_class = PriceRangeFilterSet
 
 
+# Switching lot tracking is per SKU (each must be without stock): a handful at a time.
+TRACK_LOTS_LIMIT = 500
+TRACK_LOTS_TOO_MANY = _(
+    "Select at most %(limit)s SKUs to switch lot tracking (%(count)s selected). Nothing was "
+    "changed."
+)
+
+
 @admin.register(Variant)
 class VariantAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     list_display = [
@@ -375,18 +385,25 @@ class VariantAdmin(SkuSearchMixin, SimpleHistoryAdmin):
         "on_hand",
         "available",
         "allow_backorder",
+        "track_lots",
         "is_active",
     ]
     list_select_related = ["product"]
-    list_filter = ["is_active", "allow_backorder", "product__status", PriceRangeFilter]
+    list_filter = [
+        "is_active",
+        "allow_backorder",
+        "track_lots",
+        "product__status",
+        PriceRangeFilter,
+    ]
     search_fields = ["sku__exact"]
     autocomplete_fields = ["product"]
-    readonly_fields = ["allow_backorder"]
+    readonly_fields = ["allow_backorder", "track_lots"]
     inlines = [StockInline]
     show_full_result_count = False
     list_per_page = 50
     paginator = EstimatedCountPaginator
-    actions = ["allow_backorders", "stop_backorders"]
+    actions = ["allow_backorders", "stop_backorders", "track_lots_on", "track_lots_off"]
 
     def sku_search(self, term):
         # SKU prefix or barcode, or the title of the product (looked up on the
@@ -443,6 +460,30 @@ class VariantAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     @admin.action(description=_("Stop backorders"), permissions=["change"])
     def stop_backorders(self, request, queryset):
         self._backorders(request, queryset, False)
+
+    def _track_lots(self, request, queryset, on: bool):
+        def call():
+            count = queryset.count()
+            if count > TRACK_LOTS_LIMIT:
+                raise DomainError(TRACK_LOTS_TOO_MANY % {"limit": TRACK_LOTS_LIMIT, "count": count})
+            with transaction.atomic():
+                changed = sum(
+                    inventory.variant_track_lots(variant, on=on, actor=request.user)
+                    for variant in queryset.order_by("pk")
+                )
+            return gettext("Lot tracking changed for %(count)s SKUs.") % {"count": changed}
+
+        report(self, request, call)
+
+    @admin.action(description=_("Track by lot (SKUs without stock)"), permissions=["change"])
+    def track_lots_on(self, request, queryset):
+        self._track_lots(request, queryset, True)
+
+    @admin.action(
+        description=_("Stop tracking by lot (SKUs without stock)"), permissions=["change"]
+    )
+    def track_lots_off(self, request, queryset):
+        self._track_lots(request, queryset, False)
 
 
 @admin.register(ListingEvent)

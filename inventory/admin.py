@@ -3,9 +3,25 @@ inventory.services, and the ledger can be read but never added to, changed or de
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.contrib import admin
 from django.db import transaction
-from django.db.models import Case, CharField, F, Q, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -25,7 +41,10 @@ from .filters import StockLevelFilterSet
 from .forms import AdjustForm, TransferForm
 from .models import (
     Allocation,
+    AllocationLot,
     Location,
+    Lot,
+    LotStock,
     Movement,
     Stock,
     StockAlert,
@@ -96,6 +115,30 @@ class StockLevelFilter(FilterSetListFilter):
     filterset_class = StockLevelFilterSet
 
 
+class LotStockInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The lots a stock row holds (lot-tracked SKUs), earliest expiry first."""
+
+    model = LotStock
+    fields = ["lot", "expiry", "on_hand", "allocated"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("lot")
+            .filter(on_hand__gt=0)
+            .order_by(F("lot__expiry").asc(nulls_last=True), "lot__received_at", "lot_id")
+        )
+
+    @admin.display(description=_("expiry date"))
+    def expiry(self, obj):
+        return obj.lot.expiry
+
+
 @admin.register(Stock)
 class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     has_adjust_permission = requires("inventory.adjust_stock")
@@ -121,6 +164,7 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     list_per_page = 50
     paginator = EstimatedCountPaginator
     actions = ["adjust_action", "transfer_action"]
+    inlines = [LotStockInline]
 
     def get_queryset(self, request):
         available = F("on_hand") - F("allocated")
@@ -203,6 +247,8 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
                     quantity=data["quantity"],
                     reason=data["reason"],
                     actor=request.user,
+                    lot_code=data.get("lot_code") or "",
+                    expiry=data.get("expiry"),
                 ),
             )
             return gettext("On hand changed by %(quantity)+d on %(count)s stock rows.") % {
@@ -276,18 +322,32 @@ class MovementAdmin(StockRowColumns, SkuSearchMixin, ReadOnlyAdmin):
         "kind",
         "sku",
         "warehouse",
+        "lot",
         "quantity",
         "on_hand_after",
         "reference",
         "reason",
         "actor",
     ]
-    list_select_related = ["stock__variant", "stock__warehouse", "actor"]
+    list_select_related = ["stock__variant", "stock__warehouse", "lot", "actor"]
     list_filter = ["kind", "stock__warehouse"]
     search_fields = ["reference__exact"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 100
+
+
+class AllocationLotInline(ReadOnlyAdminMixin, admin.TabularInline):
+    """The lots a lot-tracked allocation took."""
+
+    model = AllocationLot
+    fields = ["lot_stock", "allocated_quantity", "quantity"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("lot_stock__lot")
 
 
 @admin.register(Allocation)
@@ -298,6 +358,72 @@ class AllocationAdmin(StockRowColumns, SkuSearchMixin, ReadOnlyAdmin):
     search_fields = ["reference__exact"]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    inlines = [AllocationLotInline]
+
+
+class LotExpiryFilter(admin.SimpleListFilter):
+    title = _("expiry")
+    parameter_name = "expires"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("expired", _("Expired")),
+            ("soon", _("Expiring soon")),
+            ("later", _("Later")),
+            ("none", _("No expiry date")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        soon = today + timedelta(days=settings.EXPIRY_ALERT_DAYS)
+        if self.value() == "expired":
+            return queryset.filter(expiry__lt=today)
+        if self.value() == "soon":
+            return queryset.filter(expiry__gte=today, expiry__lte=soon)
+        if self.value() == "later":
+            return queryset.filter(expiry__gt=soon)
+        if self.value() == "none":
+            return queryset.filter(expiry__isnull=True)
+        return queryset
+
+
+@admin.register(Lot)
+class LotAdmin(ReadOnlyAdmin):
+    """Lots are created by receipts; they are read here, never edited."""
+
+    list_display = ["code", "sku", "expiry", "expired", "on_hand", "received_at"]
+    list_select_related = ["variant"]
+    list_filter = [LotExpiryFilter]
+    search_fields = ["code__iexact", "variant__sku__exact"]
+    autocomplete_fields = ["variant"]
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    def get_queryset(self, request):
+        units = (
+            LotStock.objects.filter(lot=OuterRef("pk"))
+            .order_by()
+            .values("lot")
+            .annotate(total=Sum("on_hand"))
+            .values("total")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(_on_hand=Coalesce(Subquery(units, output_field=IntegerField()), Value(0)))
+        )
+
+    @admin.display(description=_("SKU"), ordering="variant__sku")
+    def sku(self, obj):
+        return obj.variant.sku
+
+    @admin.display(description=_("on hand"), ordering="_on_hand")
+    def on_hand(self, obj):
+        return obj._on_hand
+
+    @admin.display(description=_("expired"), boolean=True)
+    def expired(self, obj):
+        return obj.expiry is not None and obj.expiry < timezone.localdate()
 
 
 class FindingInline(StockRowColumns, ReadOnlyAdminMixin, admin.TabularInline):

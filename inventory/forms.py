@@ -20,6 +20,17 @@ class AdjustForm(ActionForm):
         max_value=1_000_000,
     )
     reason = forms.CharField(label=_("Reason"), max_length=200)
+    lot_code = forms.CharField(
+        label=_("Lot"),
+        required=False,
+        max_length=64,
+        help_text=_("For SKUs tracked by lot: the lot the units go into or come out of."),
+    )
+    expiry = forms.DateField(
+        label=_("Expiry date"),
+        required=False,
+        help_text=_("For units going into a new lot: its expiry date (YYYY-MM-DD)."),
+    )
 
     def clean_quantity(self):
         value = self.cleaned_data["quantity"]

@@ -351,9 +351,7 @@ class AllocationLot(models.Model):
             models.UniqueConstraint(
                 fields=["allocation", "lot_stock"], name="allocationlot_unique_lot"
             ),
-            models.CheckConstraint(
-                condition=Q(quantity__gte=0), name="allocationlot_not_negative"
-            ),
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="allocationlot_not_negative"),
             models.CheckConstraint(
                 condition=Q(quantity__lte=F("allocated_quantity")),
                 name="allocationlot_within_allocated",
