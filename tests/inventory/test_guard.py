@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-APPS = ("backoffice", "catalog", "inventory", "orders", "suppliers", "reviews")
+APPS = ("backoffice", "catalog", "inventory", "orders", "suppliers", "reviews", "warehouse")
 THE_WRITER = Path("inventory/services")  # the package: levels, allocation, bulk, history
 
 LEVELS = {"on_hand", "allocated"}
