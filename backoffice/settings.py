@@ -364,7 +364,7 @@ DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60)
 ABC_WINDOW_DAYS = env_int("ABC_WINDOW_DAYS", 365)
 ABC_A_PERCENT = env_int("ABC_A_PERCENT", 80)
 ABC_B_PERCENT = env_int("ABC_B_PERCENT", 15)
-if not (0 < ABC_A_PERCENT and 0 <= ABC_B_PERCENT and ABC_A_PERCENT + ABC_B_PERCENT <= 100):
+if not (ABC_A_PERCENT > 0 and ABC_B_PERCENT >= 0 and ABC_A_PERCENT + ABC_B_PERCENT <= 100):
     raise ImproperlyConfigured(
         "ABC_A_PERCENT and ABC_B_PERCENT must be percentages with A above 0 and A + B <= 100; "
         f"got {ABC_A_PERCENT} and {ABC_B_PERCENT}."
