@@ -20,8 +20,9 @@ from backoffice.spreadsheets.base import REGISTRY
 from backoffice.spreadsheets.cells import NOT_A_NUMBER, NOT_A_WHOLE_NUMBER, VALUE_REQUIRED
 from backoffice.spreadsheets.exporting import stream_csv
 from backoffice.spreadsheets.grouped import KEY_REQUIRED, ROWS_DISAGREE
+from backoffice.spreadsheets.reading import read_table
 from backoffice.spreadsheets.resource_importer import DUPLICATE_ROW
-from backoffice.spreadsheets.runner import MISSING_COLUMNS
+from backoffice.spreadsheets.runner import MISSING_COLUMNS, run_import
 from suppliers import services
 from suppliers.models import PurchaseOrder, Supplier, SupplierPrice
 from suppliers.resources import (
@@ -34,11 +35,12 @@ from suppliers.resources import (
     PriceListImporter,
     PurchaseOrderLineResource,
     PurchaseOrdersImporter,
+    SupplierResource,
     SuppliersImporter,
 )
 
 from ..factories import WarehouseFactory, purchase_order
-from ..support.sheets import actions, errors, run_sheet
+from ..support.sheets import actions, csv_bytes, errors, run_sheet
 from .conftest import purchasing_state
 
 
@@ -184,6 +186,53 @@ def test_a_supplier_twice_in_one_sheet_is_refused(db):
         SuppliersImporter, [["code", "name"], ["NEW", "One"], ["NEW", "Two"]], dry_run=False
     )
     assert errors(report) == [(3, "code", DUPLICATE_ROW % {"key": "NEW", "first": 2})]
+    assert sheet_state() == before
+
+
+class SuppliersInPairs(SuppliersImporter):
+    """The suppliers sheet read in chunks of two rows (not registered)."""
+
+    chunk_size = 2
+
+
+def test_rows_keep_their_spreadsheet_numbers_across_chunks(db, admin_user):
+    rows = [["code", "name", "email"]] + [[f"S{n}", f"Supplier {n}", ""] for n in range(5)]
+    rows[4][2] = "broken@"
+    rows.insert(3, ["", "", ""])  # a blank line: skipped, and still counted in the numbers
+    done = []
+    table = read_table(csv_bytes(rows), "suppliers.csv")
+    before = sheet_state()
+    report = run_import(
+        SuppliersInPairs, table, actor=admin_user, dry_run=False, progress=done.append
+    )
+    assert errors(report) == [(6, "email", "Enter a valid email address.")]
+    assert actions(report) == [(2, "create"), (3, "create"), (5, "create"), (7, "create")]
+    assert done == [2, 4, 5]
+    assert sheet_state() == before
+
+
+class UncheckedSupplierResource(SupplierResource):
+    """Inserts every row without the model's validation: the database has the last word."""
+
+    class Meta(SupplierResource.Meta):
+        clean_model_instances = False
+        import_id_fields = ()
+        force_init_instance = True
+
+
+class UncheckedSuppliers(SuppliersImporter):
+    resource_class = UncheckedSupplierResource
+    key_columns = ()
+
+
+def test_a_row_the_database_refuses_does_not_spoil_the_rows_after_it(acme, admin_user):
+    rows = [["code", "name"], ["NEW1", "One"], ["ACME", "Acme again"], ["NEW2", "Two"]]
+    before = sheet_state()
+    report = run_sheet(UncheckedSuppliers, rows, actor=admin_user, dry_run=False)
+    assert [(e.row, e.column) for e in report.errors] == [(3, "")]
+    assert report.errors[0].message.startswith("The database refused this row: ")
+    assert "Traceback" not in report.errors[0].message
+    assert actions(report) == [(2, "create"), (4, "create")]
     assert sheet_state() == before
 
 
