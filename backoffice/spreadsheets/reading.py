@@ -166,8 +166,10 @@ def _csv_records(data: bytes, name: str, encoding: str) -> Iterator[tuple[int, l
     text = _decode(data, name, encoding)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        for values in reader:
-            yield reader.line_num, [v.strip() for v in values]
+        # The record's number, as a spreadsheet program numbers its rows: a cell with a line
+        # break inside spans two lines of the file but is one row (reader.line_num counts lines).
+        for number, values in enumerate(reader, start=1):
+            yield number, [v.strip() for v in values]
     except csv.Error as error:
         raise SheetError(
             _("Line %(line)s cannot be read as CSV: %(error)s.")

@@ -266,13 +266,14 @@ class CatalogWriter:
             product.bad = True
         else:
             self._handles[product.handle] = product.row
-        for variant in product.variants:
+        for variant in list(product.variants):
             first = self._skus.get(variant.sku)
             if first is not None:
                 self.error(variant.row, "sku", DUPLICATE_SKU % {"sku": variant.sku, "first": first})
                 product.bad = True
-            else:
-                self._skus[variant.sku] = variant.row
+                product.variants.remove(variant)  # reported once, not again as another's SKU
+                continue
+            self._skus[variant.sku] = variant.row
             barcode = variant.values.get("barcode")
             if barcode:
                 first = self._barcodes.get(barcode)

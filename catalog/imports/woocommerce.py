@@ -239,6 +239,7 @@ class WooCommerceImporter(StockOption, Importer):
             create_categories=True,
         )
         self.writer = writer
+        self._row_notes: dict[int, list[str]] = {}
         lines: list[_Line] = []
         by_id: dict[str, _Line] = {}
         by_sku: dict[str, _Line] = {}
@@ -446,7 +447,7 @@ class WooCommerceImporter(StockOption, Importer):
         if not sku:
             sku = f"woo-{line.id}"
             self._note_row(line.row, SKU_MADE)
-        variant = VariantIn(row=line.row, sku=sku)
+        variant = VariantIn(row=line.row, sku=sku, notes=self._row_notes.pop(line.row, []))
         ok = True
 
         def read(column: str, parse) -> Any:
@@ -529,7 +530,9 @@ class WooCommerceImporter(StockOption, Importer):
         self.writer.note(row, message)
 
     def _note_row(self, row: int, message: Any) -> None:
+        """A note about a variant's row: on that row in the preview, and in a warning."""
         self.writer.note(row, message)
+        self._row_notes.setdefault(row, []).append(str(message))
 
 
 def cells_handle(value: str) -> str:

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
 from catalog import services as catalog
-from catalog.models import Category, ListingStatus, Product, Tag, Variant
+from catalog.models import ListingStatus, Product, Tag, Variant
 from catalog.resources import ProductVariantResource
 from inventory.models import Movement, MovementKind, Stock
 
@@ -68,9 +68,7 @@ def ledger_matches(stock: Stock) -> bool:
 
 
 def test_a_sheet_creates_products_variants_categories_tags_images_and_stock(main, admin_user):
-    report = run(
-        "products", shirt_rows(), actor=admin_user, options={"create_categories": True}
-    )
+    report = run("products", shirt_rows(), actor=admin_user, options={"create_categories": True})
     assert errors(report) == []
     assert (report.created, report.updated, report.unchanged) == (4, 0, 0)
     shirt = Product.objects.get(handle="linen-shirt")
@@ -87,7 +85,11 @@ def test_a_sheet_creates_products_variants_categories_tags_images_and_stock(main
     assert (small.product, small.option1, small.price, small.compare_at_price, small.cost) == (
         shirt, "S", Decimal("49.00"), Decimal("59.00"), Decimal("20.00"),
     )  # fmt: skip
-    assert (small.barcode, small.weight_grams, small.allow_backorder) == ("4006381333931", 240, False)
+    assert (small.barcode, small.weight_grams, small.allow_backorder) == (
+        "4006381333931",
+        240,
+        False,
+    )
     assert Variant.objects.get(sku="LIN-L").price == Decimal("52.50")
     # Stock through the ledger: one adjustment per changed row, none for the 0 (unchanged).
     levels = dict(Stock.objects.values_list("variant__sku", "on_hand"))
@@ -109,9 +111,7 @@ def test_a_sheet_creates_products_variants_categories_tags_images_and_stock(main
 def test_importing_the_same_sheet_twice_changes_nothing(main, admin_user):
     run("products", shirt_rows(), actor=admin_user, options={"create_categories": True})
     before = counts()
-    report = run(
-        "products", shirt_rows(), actor=admin_user, options={"create_categories": True}
-    )
+    report = run("products", shirt_rows(), actor=admin_user, options={"create_categories": True})
     assert errors(report) == []
     assert (report.created, report.updated, report.unchanged) == (0, 0, 4)
     assert counts() == before
@@ -217,7 +217,7 @@ def test_backorders_are_switched_through_the_service(main, admin_user):
 
 def test_export_then_import_is_unchanged(main, admin_user):
     run("products", shirt_rows(), actor=admin_user, options={"create_categories": True})
-    other = ProductFactory(handle="plain", title="Plain, \"quoted\" — 中文", category=None)
+    other = ProductFactory(handle="plain", title='Plain, "quoted" — 中文', category=None)
     VariantFactory(product=other, sku="PLAIN-1", price=Decimal("3.10"), cost=None)
     other.tags.add(Tag.objects.create(kind="material", name="Cotton"))
     dataset = ProductVariantResource().export()
@@ -276,7 +276,9 @@ def test_a_chunk_costs_the_same_queries_for_50_and_500_rows(main, admin_user):
     CategoryFactory(name="Clothing")
     Tag.objects.create(name="summer")
     small = _queries(_bulk_rows(50), admin_user)
-    big_rows = [[c.replace("p-", "big-").replace("Q-", "BIG-") for c in row] for row in _bulk_rows(500)]
+    big_rows = [
+        [c.replace("p-", "big-").replace("Q-", "BIG-") for c in row] for row in _bulk_rows(500)
+    ]
     big = _queries(big_rows, admin_user)
     assert len(big) == len(small), "\n".join(big)
     assert Variant.objects.count() == 550
