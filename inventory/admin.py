@@ -22,6 +22,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -115,30 +116,6 @@ class StockLevelFilter(FilterSetListFilter):
     filterset_class = StockLevelFilterSet
 
 
-class LotStockInline(ReadOnlyAdminMixin, admin.TabularInline):
-    """The lots a stock row holds (lot-tracked SKUs), earliest expiry first."""
-
-    model = LotStock
-    fields = ["lot", "expiry", "on_hand", "allocated"]
-    readonly_fields = fields
-    extra = 0
-    max_num = 0
-    can_delete = False
-
-    def get_queryset(self, request):
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("lot")
-            .filter(on_hand__gt=0)
-            .order_by(F("lot__expiry").asc(nulls_last=True), "lot__received_at", "lot_id")
-        )
-
-    @admin.display(description=_("expiry date"))
-    def expiry(self, obj):
-        return obj.lot.expiry
-
-
 @admin.register(Stock)
 class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     has_adjust_permission = requires("inventory.adjust_stock")
@@ -159,12 +136,13 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     list_filter = ["warehouse", StockStateFilter, StockLevelFilter]
     search_fields = ["variant__sku__exact"]
     autocomplete_fields = ["variant", "default_location"]
-    readonly_fields = ["on_hand", "allocated", "backorders_allowed"]
+    # The lots are shown, not edited: a field, not an inline, so that the form posts
+    # only the row's own settings.
+    readonly_fields = ["on_hand", "allocated", "backorders_allowed", "lots"]
     show_full_result_count = False
     list_per_page = 50
     paginator = EstimatedCountPaginator
     actions = ["adjust_action", "transfer_action"]
-    inlines = [LotStockInline]
 
     def get_queryset(self, request):
         available = F("on_hand") - F("allocated")
@@ -206,6 +184,33 @@ class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
     @admin.display(description=_("available"), ordering="_available")
     def available(self, obj):
         return obj._available
+
+    @admin.display(description=_("lots"))
+    def lots(self, obj):
+        """The lots the row holds (lot-tracked SKUs), earliest expiry first."""
+        rows = (
+            LotStock.objects.filter(stock=obj, on_hand__gt=0)
+            .order_by(F("lot__expiry").asc(nulls_last=True), "lot__received_at", "lot_id")
+            .values_list("lot__code", "lot__expiry", "on_hand", "allocated")
+        )
+        if not rows:
+            return "—"
+        head = format_html(
+            "<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>",
+            gettext("lot"),
+            gettext("expiry date"),
+            gettext("on hand"),
+            gettext("allocated"),
+        )
+        body = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (code, expiry or "—", on_hand, allocated)
+                for code, expiry, on_hand, allocated in rows
+            ),
+        )
+        return format_html("<table>{}{}</table>", head, body)
 
     @admin.display(description=_("state"), ordering="_level")
     def state(self, obj):
