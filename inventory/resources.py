@@ -198,8 +198,8 @@ class StockResource(resources.ModelResource):
             "variant__sku", "warehouse__code"
         )
 
-    def dehydrate_available(self, stock: Stock) -> int:
-        return stock.on_hand - stock.allocated
+    def dehydrate_available(self, stock: Stock) -> str:
+        return str(stock.on_hand - stock.allocated)
 
     def dehydrate_backorders_allowed(self, stock: Stock) -> str:
         return "yes" if stock.backorders_allowed else "no"

@@ -145,6 +145,7 @@ class ProductIn:
     rows: list[int] = field(default_factory=list)  # its rows without a variant
     notes: list[str] = field(default_factory=list)
     bad: bool = False  # a cell was refused: checked further, not written
+    refused: set[str] = field(default_factory=set)  # columns (by name) refused already
 
     @property
     def row_count(self) -> int:
@@ -257,6 +258,10 @@ class CatalogWriter:
             return None
         return found["pk"]
 
+    def first_row_of(self, handle: str) -> int | None:
+        """The row where ``handle``'s product started, if it was added already."""
+        return self._handles.get(handle)
+
     def add(self, product: ProductIn) -> None:
         first = self._handles.get(product.handle)
         if first is not None:
@@ -264,8 +269,9 @@ class CatalogWriter:
                 product.row, "handle", HANDLE_APART % {"handle": product.handle, "first": first}
             )
             product.bad = True
-        else:
-            self._handles[product.handle] = product.row
+            self.done += product.row_count
+            return  # not checked further: its cells belong with its first rows
+        self._handles[product.handle] = product.row
         for variant in list(product.variants):
             first = self._skus.get(variant.sku)
             if first is not None:
@@ -411,7 +417,7 @@ class CatalogWriter:
         if source.category:
             category = self._category_id(source.category, source.row)
             ok = ok and category is not ERROR
-        if product is None and not source.values.get("title"):
+        if product is None and not source.values.get("title") and "title" not in source.refused:
             self.error(source.row, "title", TITLE_REQUIRED)
             ok = False
         for wanted in source.variants:

@@ -207,14 +207,18 @@ class ProductSheetImporter(Importer):
             except ValueError as error:
                 writer.error(row.number, column, error)
                 product.bad = True
+                product.refused.add(column)
                 return None
 
         read("handle", cells.handle)
+        apart = writer.first_row_of(product.handle) is not None  # the writer reports it
         for name, limit in TEXT_LIMITS.items():
             if name in got:
                 if name == "title" and not got[name]:
-                    writer.error(row.number, name, VALUE_REQUIRED)
+                    if not apart:
+                        writer.error(row.number, name, VALUE_REQUIRED)
                     product.bad = True
+                    product.refused.add(name)
                     continue
                 value = read(name, lambda v, n=name, lim=limit: cells.text(v, n, lim))
                 if value is not None:

@@ -205,6 +205,7 @@ class ShopifyImporter(StockOption, Importer):
         except ValueError as error:
             self.writer.error(row.number, column, error)
             target.bad = True
+            target.refused.add(column.lower())
             return None
 
     def _product(self, row: Row, product: ProductIn) -> list[str]:

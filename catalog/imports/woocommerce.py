@@ -334,6 +334,8 @@ class WooCommerceImporter(StockOption, Importer):
         except ValueError as error:
             self.writer.error(line.row, column, error)
             target.bad = True
+            if hasattr(target, "refused"):
+                target.refused.add("title" if column == "Name" else column)
             return None
 
     def _product(self, line: _Line) -> ProductIn:
