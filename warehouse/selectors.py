@@ -79,13 +79,13 @@ def count_totals(count: StockCount) -> CountTotals:
     over = Q(counted__gt=F("expected"))
     short = Q(counted__lt=F("expected"))
     row = StockCountLine.objects.filter(count=count).aggregate(
-        lines=Count("pk"),
-        counted=Count("counted"),
-        differing=Count("pk", filter=over | short),
-        units_over=Sum(difference, filter=over, default=0),
-        units_short=Sum(F("expected") - F("counted"), filter=short, default=0),
-        value_over=Sum(value, filter=over, default=Decimal("0")),
-        value_short=Sum(
+        n_lines=Count("pk"),
+        n_counted=Count("counted"),
+        n_differing=Count("pk", filter=over | short),
+        n_units_over=Sum(difference, filter=over, default=0),
+        n_units_short=Sum(F("expected") - F("counted"), filter=short, default=0),
+        n_value_over=Sum(value, filter=over, default=Decimal("0")),
+        n_value_short=Sum(
             ExpressionWrapper(
                 (F("expected") - F("counted")) * Coalesce(F("unit_cost"), Value(Decimal("0"))),
                 output_field=MONEY,
@@ -94,12 +94,15 @@ def count_totals(count: StockCount) -> CountTotals:
             default=Decimal("0"),
         ),
     )
+    cents = Decimal("0.01")
     return CountTotals(
-        **{
-            **row,
-            "value_over": Decimal(row["value_over"]).quantize(Decimal("0.01")),
-            "value_short": Decimal(row["value_short"]).quantize(Decimal("0.01")),
-        }
+        lines=row["n_lines"],
+        counted=row["n_counted"],
+        differing=row["n_differing"],
+        units_over=row["n_units_over"],
+        units_short=row["n_units_short"],
+        value_over=Decimal(row["n_value_over"]).quantize(cents),
+        value_short=Decimal(row["n_value_short"]).quantize(cents),
     )
 
 

@@ -429,3 +429,32 @@ def test_customer_service_cannot_print_a_pick_list(login_as):
         {"action": "print_pick_list", "_selected_action": [order.pk]},
     )
     assert response.status_code == 403
+
+
+def test_the_pages_open(admin_client, counting, three_skus, warehouse, other_warehouse):
+    from warehouse import services
+
+    services.abc_classify()
+    tr = transfer(warehouse, other_warehouse, [(three_skus[0], 1)], dispatch=True)
+    planned = stock_count(warehouse, scope="zone", zone="packing", start=False)
+    pages = [
+        reverse(COUNTS),
+        reverse(COUNTS) + f"?q={counting.number}",
+        reverse("admin:warehouse_stockcount_add"),
+        reverse("admin:warehouse_stockcount_change", args=[planned.pk]),
+        reverse("admin:warehouse_stockcount_report", args=[counting.pk]) + "?differences=1",
+        reverse("admin:warehouse_stockcount_upload", args=[counting.pk]),
+        reverse(TRANSFERS),
+        reverse(TRANSFERS) + f"?q={tr.number}",
+        reverse("admin:warehouse_transfer_add"),
+        reverse("admin:warehouse_transfer_change", args=[tr.pk]),
+        reverse("admin:warehouse_skuclass_changelist"),
+        reverse("admin:warehouse_skuclass_changelist") + "?q=SKU-A",
+    ]
+    for url in pages:
+        assert admin_client.get(url).status_code == 200, url
+    # A planned count has no lines to report yet.
+    report = reverse("admin:warehouse_stockcount_report", args=[planned.pk])
+    assert admin_client.get(report).status_code == 404
+    change = admin_client.get(reverse("admin:warehouse_transfer_change", args=[tr.pk]))
+    assert "Receive…" in change.content.decode()
