@@ -270,6 +270,9 @@ class OrdersImporter(GroupedImporter):
             column = "discount" if found["field"] == "discount" else "unit_price"
             report.error(self._line_row(group, found["line"]).number, column, message)
             return
+        if match_message(inventory.WAREHOUSE_INACTIVE, message) is not None:
+            report.error(group.first.number, "warehouse", message)
+            return
         found = match_message(services.ORDER_UNKNOWN_CHOICE, message)
         if found is not None:
             report.error(group.first.number, found["field"], message)

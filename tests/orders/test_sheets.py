@@ -225,6 +225,16 @@ def test_an_unknown_priority_is_refused(stock, admin_user):
     assert take_snapshot() == before
 
 
+def test_an_inactive_warehouse_is_refused_at_the_warehouse_column(stock, warehouse, admin_user):
+    warehouse.is_active = False
+    warehouse.save()
+    before = take_snapshot()
+    report = run_sheet(OrdersImporter, [HEADER, line()], actor=admin_user, dry_run=False)
+    message = inventory.WAREHOUSE_INACTIVE % {"warehouse": "MAIN"}
+    assert errors(report) == [(2, "warehouse", str(message))]
+    assert take_snapshot() == before
+
+
 def test_a_sku_twice_in_one_order_is_refused(stock, admin_user):
     before = take_snapshot()
     rows = [HEADER, line("TM-1", "SHIRT-M", "1"), line("TM-1", "SHIRT-M", "1")]
