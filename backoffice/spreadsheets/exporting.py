@@ -91,9 +91,7 @@ class _Echo:
         return value
 
 
-def csv_lines(
-    resource, queryset: QuerySet, *, export_fields=None, **kwargs: Any
-) -> Iterator[str]:
+def csv_lines(resource, queryset: QuerySet, *, export_fields=None, **kwargs: Any) -> Iterator[str]:
     """The header and the rows of ``queryset`` through ``resource``, as csv text lines."""
     writer = csv.writer(_Echo())
     resource.before_export(queryset, **kwargs)
