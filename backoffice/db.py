@@ -8,7 +8,8 @@ queryset does the work in the database in one statement on both backends.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.db import connection, models
@@ -152,3 +153,43 @@ def update_rows(model: type[models.Model], fields: list[str], rows: list[tuple])
             )
             cursor.execute(sql, params)
     return len(rows)
+
+
+def reserve_ids(model: type[models.Model], count: int) -> list[int]:
+    """``count`` new primary keys of ``model`` from its sequence (PostgreSQL), in one query.
+
+    For rows written with ``copy_rows``: the caller knows their keys before they
+    exist, so that the rows that point at them can be written in the same pass.
+    """
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [table, model._meta.pk.column, count],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> int:
+    """Insert ``rows`` (values in the order of the column names ``columns``) with COPY.
+
+    PostgreSQL only; the values are what psycopg adapts (None, str, int, Decimal,
+    bool, aware datetimes, UUIDs). No conflict handling: a duplicate key fails
+    the statement (run it in a savepoint to recover). Returns the rows written.
+    """
+    quote = connection.ops.quote_name
+    target = ", ".join(quote(column) for column in columns)
+    sql = f"COPY {quote(model._meta.db_table)} ({target}) FROM STDIN"
+    written = 0
+    started = time.monotonic()
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+            written += 1
+    if connection.queries_logged:  # as Django logs its own statements (CaptureQueriesContext)
+        connection.queries_log.append(
+            {"sql": f"{sql} -- {written} rows", "time": f"{time.monotonic() - started:.3f}"}
+        )
+    return written

@@ -14,6 +14,9 @@ Generates the data set first when the database has fewer SKUs than asked
   scaled to the same number of products);
 - B3 concurrent allocation, 32 threads, one hot SKU and 100 SKUs: allocations
   per second, p99 latency, oversold units; against raw conditional UPDATEs;
+- B4 the product + stock spreadsheet import of 100,000 csv rows (rolled back
+  afterwards): rows per second and peak memory; against django-import-export's
+  default ModelResource for Variant on a sample;
 - B5 the nightly stock audit over all stock rows and movements: time (worst
   of three), queries, findings; against a loop of one SUM per stock row;
 - B6 the dashboard (figures uncached, and the admin index page) and the
@@ -47,7 +50,14 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
 from backoffice import outbox  # noqa: E402
-from bench import b1_changelists, b2_bulk, b3_allocation, b5_audit, b6_dashboard  # noqa: E402
+from bench import (  # noqa: E402
+    b1_changelists,
+    b2_bulk,
+    b3_allocation,
+    b4_import,
+    b5_audit,
+    b6_dashboard,
+)
 from catalog.models import Variant  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results.json"
@@ -99,7 +109,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skus", type=int, default=100_000)
     parser.add_argument("--movements", type=int, default=1_000_000)
-    parser.add_argument("--only", default="B1,B2,B3,B5,B6", help="comma-separated: B1,B2,B3,B5,B6")
+    parser.add_argument(
+        "--only", default="B1,B2,B3,B4,B5,B6", help="comma-separated: B1,B2,B3,B4,B5,B6"
+    )
+    parser.add_argument("--import-rows", type=int, default=100_000, help="B4 csv rows")
     parser.add_argument("--repeat", type=int, default=20, help="B1 requests per page")
     parser.add_argument("--threads", type=int, default=32)
     parser.add_argument("--output", type=Path, default=RESULTS, help="where to write the JSON")
@@ -124,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             rows += b2_bulk.run()
         if "B3" in only:
             rows += b3_allocation.run(threads=args.threads)
+        if "B4" in only:
+            rows += b4_import.run(rows=args.import_rows)
         if "B5" in only:
             rows += b5_audit.run()
         if "B6" in only:

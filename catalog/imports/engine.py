@@ -6,28 +6,31 @@ hands them to ``CatalogWriter.add``. Every few thousand rows the writer checks
 the chunk against the database — one query each for the products, SKUs,
 barcodes, tags, tag links and images it names — and writes it:
 
-- new products, variants, tags and images with ``bulk_create`` and their
-  history rows with one ``INSERT … SELECT`` per table (``record_history``);
+- new products, variants, tags and images with their "created" history rows
+  (``rows.create_rows``: COPY on PostgreSQL, ``bulk_create`` elsewhere);
 - changed products and variants with one ``UPDATE … FROM (VALUES …)`` per
   table (``update_rows``), history likewise; a backorder switch through
   ``inventory.services.set_backorders`` (it keeps the stock rows in step);
 - stock cells through ``inventory.services.stock_import`` (mode "set"): one
   adjustment movement per changed level, reason "import", reference
-  "<run>/row <n>";
-- new products asked to be on sale through ``catalog.services.publish``
-  (after their stock, so that they are sold out only when nothing is in stock).
+  "<run>/row <n>".
 
 What a sheet gives replaces what is stored; a column that is not in the sheet
 (a key missing from ``values``, ``tags``/``images``/``category`` None) leaves
 the stored value alone. A row equal to what is stored is "unchanged" and
 writes nothing: no history row, no movement.
 
-Listing status: a sheet's status applies when a product is created (draft, or
-on sale through ``publish``; "delisted" needs a reason and creates a draft).
-The status of an existing product is never changed by an import — publish,
-delist and relist are the product list's actions — and a sheet that asks for
-another status gets a note on the row and a warning. "Sold out" and "on
-sale" are the same wish: the stock decides between them.
+Listing status: a sheet's status applies only when a product is created. It
+starts as a draft, or on sale — "sold out" instead when none of its active
+SKUs gets stock from the sheet or allows backorders, exactly as
+``listing_refresh_sold_out`` would set it ("sold out" and "on sale" are the
+same wish: the stock decides). "Delisted" needs a reason, so such a product is
+created as a draft (reported). A new listing has no history to record, so no
+listing event is written for it (events mark changes of a listing: delisted,
+relisted, sold out, back in stock). The status of an existing product is never
+changed by an import — publish, delist and relist are the product list's
+actions, through ``catalog.services`` — and a sheet that asks for another
+status gets a note on the row and a warning.
 
 Variants of a product that a sheet does not list are left as they are.
 """
@@ -58,7 +61,7 @@ from ..models import (
     Tag,
     Variant,
 )
-from ..services import publish
+from .rows import NewRow, create_rows
 
 CHUNK_ROWS = 2000
 
@@ -402,7 +405,6 @@ class CatalogWriter:
         self._diff_links(plans)
         self._save(plans)
         stock = self._stock(plans)
-        self._publish(plans)
         self._report(products, {id(p.source): p for p in plans}, stock)
 
     def _check(
@@ -445,15 +447,19 @@ class CatalogWriter:
 
         new = product is None
         changed: list[str] = []
+        category_id = category if source.category else None
         if new:
-            product = Product(handle=source.handle, status=ListingStatus.DRAFT)
-        for name, value in source.values.items():
-            if getattr(product, name) != value:
-                setattr(product, name, value)
-                changed.append(name)
-        if source.category is not None:
-            category_id = category if source.category else None
-            if product.category_id != category_id:
+            product = NewRow(
+                handle=source.handle, status=self._initial_status(source), **source.values
+            )
+            if source.category is not None:
+                product.category_id = category_id
+        else:
+            for name, value in source.values.items():
+                if getattr(product, name) != value:
+                    setattr(product, name, value)
+                    changed.append(name)
+            if source.category is not None and product.category_id != category_id:
                 product.category_id = category_id
                 changed.append("category")
         if not new and source.status is not None:
@@ -468,13 +474,16 @@ class CatalogWriter:
         for wanted in source.variants:
             current = variants.get(wanted.sku)
             is_new = current is None
-            if is_new:
-                current = Variant(sku=wanted.sku, allow_backorder=bool(wanted.allow_backorder))
             fields = []
-            for name, value in wanted.values.items():
-                if getattr(current, name) != value:
-                    setattr(current, name, value)
-                    fields.append(name)
+            if is_new:
+                current = NewRow(
+                    sku=wanted.sku, allow_backorder=bool(wanted.allow_backorder), **wanted.values
+                )
+            else:
+                for name, value in wanted.values.items():
+                    if getattr(current, name) != value:
+                        setattr(current, name, value)
+                        fields.append(name)
             if (
                 not is_new
                 and wanted.allow_backorder is not None
@@ -483,6 +492,19 @@ class CatalogWriter:
                 fields.append("allow_backorder")
             plan.variants.append((wanted, current, is_new, fields))
         return plan
+
+    def _initial_status(self, source: ProductIn) -> str:
+        """A new product's status: the sheet's wish, sold out when nothing of it can be sold."""
+        if source.status not in SELLABLE_STATUSES or not source.variants:
+            return ListingStatus.DRAFT
+        for variant in source.variants:
+            sellable = variant.allow_backorder or (
+                variant.stock is not None and variant.stock[1] > 0
+            )
+            if variant.values.get("is_active", True) and sellable:
+                return ListingStatus.ON_SALE
+        self._sold_out += 1
+        return ListingStatus.SOLD_OUT
 
     def _row_note(self, source: ProductIn, row: int, message: Any) -> None:
         source.notes.append(str(message))
@@ -533,11 +555,7 @@ class CatalogWriter:
         now = timezone.now()
         reason = self.history_reason
         created = [plan.product for plan in plans if plan.new]
-        if created:
-            Product.objects.bulk_create(created)
-            record_history(
-                Product, [p.pk for p in created], actor=self.actor, reason=reason, history_type="+"
-            )
+        create_rows(Product, created, actor=self.actor, reason=reason, now=now)
         changed = [plan for plan in plans if not plan.new and plan.changed]
         if changed:
             fields = sorted(
@@ -570,15 +588,7 @@ class CatalogWriter:
                     new_variants.append(variant)
                 elif fields:
                     changed_variants.append((wanted, variant, fields))
-        if new_variants:
-            Variant.objects.bulk_create(new_variants, batch_size=5000)
-            record_history(
-                Variant,
-                [v.pk for v in new_variants],
-                actor=self.actor,
-                reason=reason,
-                history_type="+",
-            )
+        create_rows(Variant, new_variants, actor=self.actor, reason=reason, now=now)
         if changed_variants:
             fields = sorted(
                 {f for _w, _v, fs in changed_variants for f in fs if f != "allow_backorder"}
@@ -594,7 +604,7 @@ class CatalogWriter:
             record_history(
                 Variant, [v.pk for _w, v, _f in changed_variants], actor=self.actor, reason=reason
             )
-        self._save_links(plans)
+        self._save_links(plans, now)
         if changed:
             record_history(
                 Product, [plan.product.pk for plan in changed], actor=self.actor, reason=reason
@@ -628,44 +638,31 @@ class CatalogWriter:
                     except DomainError as error:
                         self.error(wanted.row, "allow_backorder", error.message)
 
-    def _save_links(self, plans: list[_Plan]) -> None:
+    def _save_links(self, plans: list[_Plan], now) -> None:
         through = Product.tags.through
         retagged = [plan for plan in plans if plan.tag_ids is not None]
         if retagged:
             old = [plan.product.pk for plan in retagged if not plan.new]
             if old:
                 through.objects.filter(product_id__in=old).delete()
-            through.objects.bulk_create(
-                [
-                    through(product_id=plan.product.pk, tag_id=tag_id)
-                    for plan in retagged
-                    for tag_id in plan.tag_ids
-                ],
-                batch_size=5000,
-            )
+            links = [
+                NewRow(product_id=plan.product.pk, tag_id=tag_id)
+                for plan in retagged
+                for tag_id in plan.tag_ids
+            ]
+            create_rows(through, links, actor=None, reason="", now=now, history=False)
         reimaged = [plan for plan in plans if plan.images is not None]
         if reimaged:
             old = [plan.product.pk for plan in reimaged if not plan.new]
             if old:
                 # Through the ORM, one by one: simple-history records each removal.
                 ProductImage.objects.filter(product_id__in=old).exclude(url="").delete()
-            images = ProductImage.objects.bulk_create(
-                [
-                    ProductImage(
-                        product_id=plan.product.pk, url=url, alt_text=alt, position=position
-                    )
-                    for plan in reimaged
-                    for position, (url, alt) in enumerate(plan.images)
-                ],
-                batch_size=5000,
-            )
-            record_history(
-                ProductImage,
-                [i.pk for i in images],
-                actor=self.actor,
-                reason=self.history_reason,
-                history_type="+",
-            )
+            images = [
+                NewRow(product_id=plan.product.pk, url=url, alt_text=alt, position=position)
+                for plan in reimaged
+                for position, (url, alt) in enumerate(plan.images)
+            ]
+            create_rows(ProductImage, images, actor=self.actor, reason=self.history_reason, now=now)
 
     def _stock(self, plans: list[_Plan]) -> dict[int, Any]:
         lines = [
@@ -681,21 +678,6 @@ class CatalogWriter:
         for refusal in result.refused:
             self.error(refusal.row, names.get(refusal.field, refusal.field), refusal.message)
         return result.outcomes
-
-    def _publish(self, plans: list[_Plan]) -> None:
-        ids = [
-            plan.product.pk
-            for plan in plans
-            if plan.new and plan.source.status in SELLABLE_STATUSES and plan.variants
-        ]
-        if not ids:
-            return
-        try:
-            publish(products=Product.objects.filter(pk__in=ids), actor=self.actor)
-        except DomainError as error:
-            self.report.error(0, "", error.message)
-            return
-        self._sold_out += Product.objects.filter(pk__in=ids, status=ListingStatus.SOLD_OUT).count()
 
     # --- the report ----------------------------------------------------------------------
 

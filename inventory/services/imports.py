@@ -14,10 +14,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy
 
-from backoffice.db import update_rows
+from backoffice.db import copy_rows, reserve_ids, update_rows
 from catalog.models import Product, Variant
 from catalog.services import listing_refresh_sold_out
 
@@ -215,36 +216,14 @@ def stock_import(
     if result.refused or not accepted:
         return result
 
-    missing = [line for line, stock, _after in accepted if stock is None]
+    missing = [(line, after) for line, stock, after in accepted if stock is None]
     if missing:
-        Stock.objects.bulk_create(
-            [
-                Stock(
-                    variant_id=line.variant_id,
-                    warehouse_id=line.warehouse_id,
-                    backorders_allowed=variants[line.variant_id]["allow_backorder"],
-                )
-                for line in missing
-            ],
-            ignore_conflicts=True,  # a row created meanwhile by another writer is used as is
-        )
-        created = {
-            (s["variant_id"], s["warehouse_id"]): s
-            for s in Stock.objects.filter(
-                variant_id__in=sorted({line.variant_id for line in missing}),
-                warehouse_id__in=sorted({line.warehouse_id for line in missing}),
-            )
-            .exclude(pk__in=[s["pk"] for s in locked.values()])
-            .order_by("pk")
-            .select_for_update()
-            .values("pk", "variant_id", "warehouse_id", "on_hand", "allocated")
-        }
-        locked.update(created)
+        locked.update(_create_rows(missing, variants))
 
     now = timezone.now()
     batch = uuid.uuid4()
     actor_id = _actor_id(actor)
-    movements: list[Movement] = []
+    movements: list[dict] = []
     levels: list[tuple[int, int]] = []
     products: set[int] = set()
     for line, _stock, after in accepted:
@@ -260,22 +239,23 @@ def stock_import(
         )
         note = line.note.strip()
         movements.append(
-            Movement(
-                stock_id=stock["pk"],
-                kind=MovementKind.ADJUSTMENT,
-                quantity=after - before,
-                on_hand_after=after,
-                reason=(f"{IMPORT_REASON}: {note}" if note else IMPORT_REASON)[:255],
-                reference=f"{reference}/row {line.row}"[:120],
-                batch=batch,
-                actor_id=actor_id,
-                created_at=now,
-            )
+            {
+                "stock_id": stock["pk"],
+                "kind": MovementKind.ADJUSTMENT.value,
+                "quantity": after - before,
+                "on_hand_after": after,
+                "reason": (f"{IMPORT_REASON}: {note}" if note else IMPORT_REASON)[:255],
+                "reference": f"{reference}/row {line.row}"[:120],
+                "batch": batch,
+                "actor_id": actor_id,
+                "created_at": now,
+            }
         )
-        levels.append((stock["pk"], after))
+        if not stock.get("written"):  # a row created by this call holds its level already
+            levels.append((stock["pk"], after))
         products.add(variants[line.variant_id]["product_id"])
     levels.sort()
-    Movement.objects.bulk_create(movements, batch_size=5000)
+    _insert(Movement, movements)
     update_rows(Stock, ["on_hand"], levels)
     result.movements = len(movements)
     if products:
@@ -283,3 +263,81 @@ def stock_import(
             products=Product.objects.filter(pk__in=sorted(products)), actor=actor
         )
     return result
+
+
+def _insert(model, rows: list[dict]) -> None:
+    """Insert ``rows`` (field attnames → values; the other fields take their defaults)."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=5000)
+        return
+    fields = [f for f in model._meta.concrete_fields if f.attname in rows[0] or not f.primary_key]
+    defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
+    copy_rows(
+        model,
+        [f.column for f in fields],
+        (tuple(row.get(f.attname, defaults.get(f.attname)) for f in fields) for row in rows),
+    )
+
+
+def _create_rows(
+    missing: list[tuple[StockLine, int]], variants: dict[int, dict]
+) -> dict[tuple[int, int], dict]:
+    """Create the stock rows the lines need, locked by this transaction; returns them by
+    (variant, warehouse).
+
+    On PostgreSQL each new row is written with the level its line sets (its
+    movement follows in the same transaction), keys reserved from the sequence,
+    by COPY in a savepoint. If another writer created one of the rows meanwhile
+    (a unique violation), or on other databases: empty rows are inserted,
+    skipping existing ones, and all are read back locked; their levels are
+    then written like those of the rows that existed.
+    """
+    if connection.vendor == "postgresql":
+        keys = reserve_ids(Stock, len(missing))
+        rows = []
+        for (line, after), key in zip(missing, keys, strict=True):
+            rows.append(
+                {
+                    "id": key,
+                    "variant_id": line.variant_id,
+                    "warehouse_id": line.warehouse_id,
+                    "on_hand": after,
+                    "allocated": 0,
+                    "backorders_allowed": variants[line.variant_id]["allow_backorder"],
+                }
+            )
+        try:
+            with transaction.atomic():
+                _insert(Stock, rows)
+        except IntegrityError:
+            pass  # created meanwhile by another writer: the general way below
+        else:
+            return {
+                (row["variant_id"], row["warehouse_id"]): {
+                    "pk": row["id"], "on_hand": 0, "allocated": 0, "written": True,
+                }
+                for row in rows
+            }  # fmt: skip
+    Stock.objects.bulk_create(
+        [
+            Stock(
+                variant_id=line.variant_id,
+                warehouse_id=line.warehouse_id,
+                backorders_allowed=variants[line.variant_id]["allow_backorder"],
+            )
+            for line, _after in missing
+        ],
+        ignore_conflicts=True,  # a row created meanwhile by another writer is used as is
+    )
+    return {
+        (s["variant_id"], s["warehouse_id"]): s
+        for s in Stock.objects.filter(
+            variant_id__in=sorted({line.variant_id for line, _after in missing}),
+            warehouse_id__in=sorted({line.warehouse_id for line, _after in missing}),
+        )
+        .order_by("pk")
+        .select_for_update()
+        .values("pk", "variant_id", "warehouse_id", "on_hand", "allocated")
+    }

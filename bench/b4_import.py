@@ -1,0 +1,253 @@
+"""B4: the product + stock spreadsheet import at 100,000 rows.
+
+A csv of ``ROWS`` variant rows is generated (products of three variants —
+size S/M/L — each row with category, tags, an image URL, prices, barcode,
+weight, and a warehouse and stock quantity), then read with ``read_table``
+and imported with ``run_import(dry_run=False)`` through the "products"
+importer: validation, products, variants, categories, tags, image rows,
+history rows, stock rows, one ledger movement per row and the listing
+status (publish). Timed from the file's bytes to the report.
+
+The run happens inside an outer transaction that is rolled back afterwards,
+so that the bench database keeps its size and the benchmark can be repeated
+(the import's own transaction is a savepoint of it; the final COMMIT is not
+timed).
+
+Peak memory: the process's peak resident set size (Linux ``VmHWM``) during
+the import, reset just before it through ``/proc/self/clear_refs``; where
+that is not possible, ``ru_maxrss``. Reported as the peak and as its growth
+over the resident size before the import.
+
+Baseline: django-import-export's default configuration — a plain
+``ModelResource`` for ``Variant`` with default settings, ``import_data
+(dry_run=False)`` on ``BASELINE_ROWS`` rows of the same kind (product id,
+SKU, options, prices, barcode, weight) — rows per second, measured in the
+same run and transaction. It writes variants only: no stock, no ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import resource
+import time
+from pathlib import Path
+
+import tablib
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+from import_export import resources
+
+from backoffice.spreadsheets.base import load_importers
+from backoffice.spreadsheets.reading import read_table
+from backoffice.spreadsheets.runner import run_import
+from catalog.models import Product, Variant
+from inventory.models import Warehouse
+
+ROWS = 100_000
+VARIANTS_PER_PRODUCT = 3
+BASELINE_ROWS = 2_000
+HEADER = [
+    "handle", "title", "category", "tags", "status", "short_description", "description",
+    "option1_name", "option2_name", "option3_name", "sku", "option1", "option2", "option3",
+    "price", "compare_at_price", "cost", "barcode", "weight_grams", "allow_backorder",
+    "image_urls", "warehouse", "stock",
+]  # fmt: skip
+SIZES = ("S", "M", "L")
+
+
+class _Rollback(Exception):
+    pass
+
+
+def generate_csv(rows: int, warehouse: str, prefix: str) -> bytes:
+    """``rows`` variant rows, ``VARIANTS_PER_PRODUCT`` to a product."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    for n in range(rows):
+        p = n // VARIANTS_PER_PRODUCT
+        size = SIZES[n % VARIANTS_PER_PRODUCT]
+        first = n % VARIANTS_PER_PRODUCT == 0
+        product = (
+            [
+                f"{prefix}-{p}",
+                f"Bench tee {p}",
+                f"Bench > Group {p % 40}",
+                f"bench, tag{p % 25}",
+                "on_sale",
+                "A bench product.",
+                f"Cotton tee number {p}, printed in two colours.",
+                "Size",
+                "",
+                "",
+            ]
+            if first
+            else [f"{prefix}-{p}"] + [""] * 9
+        )
+        writer.writerow(
+            [
+                *product,
+                f"{prefix.upper()}-{p}-{size}",
+                size,
+                "",
+                "",
+                f"{10 + p % 90}.90",
+                f"{20 + p % 90}.00",
+                f"{4 + p % 10}.25",
+                f"{prefix.upper()}{n:09d}",
+                str(150 + n % 200),
+                "no",
+                f"https://img.example.com/{prefix}/{p}.jpg" if first else "",
+                warehouse,
+                str(n % 50),
+            ]
+        )
+    return buffer.getvalue().encode("utf-8")
+
+
+def _rss_kb(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _baseline(data: bytes, prefix: str) -> float:
+    """django-import-export, default ModelResource for Variant, on BASELINE_ROWS rows."""
+
+    class VariantResource(resources.ModelResource):
+        class Meta:
+            model = Variant
+
+    products = list(
+        Product.objects.filter(handle__startswith=f"{prefix}-")
+        .order_by("pk")
+        .values_list("pk", flat=True)[: BASELINE_ROWS // VARIANTS_PER_PRODUCT + 1]
+    )
+    reader = csv.DictReader(io.StringIO(data.decode("utf-8")))
+    dataset = tablib.Dataset(
+        headers=["id", "product", "sku", "option1", "price", "compare_at_price", "cost",
+                 "barcode", "weight_grams"]
+    )  # fmt: skip
+    for n, row in enumerate(reader):
+        if n == BASELINE_ROWS:
+            break
+        dataset.append(
+            [
+                "",
+                products[n // VARIANTS_PER_PRODUCT],
+                "BASE-" + row["sku"],
+                row["option1"],
+                row["price"],
+                row["compare_at_price"],
+                row["cost"],
+                "BASE" + row["barcode"],
+                row["weight_grams"],
+            ]
+        )
+    started = time.perf_counter()
+    result = VariantResource().import_data(dataset, dry_run=False)
+    elapsed = time.perf_counter() - started
+    assert not result.has_errors() and not result.has_validation_errors(), result
+    return BASELINE_ROWS / elapsed
+
+
+def run(rows: int = ROWS) -> list[dict]:
+    actor, _created = get_user_model().objects.get_or_create(
+        username="bench-import", defaults={"is_staff": True, "is_superuser": True}
+    )
+    prefix = f"b4{int(time.time()) % 100000}"
+    figures: dict = {}
+    try:
+        with transaction.atomic():
+            warehouse = Warehouse.objects.filter(is_active=True).order_by("code").first()
+            if warehouse is None:
+                warehouse = Warehouse.objects.create(code="B4", name="Bench warehouse")
+            data = generate_csv(rows, warehouse.code, prefix)
+            rss_before = _rss_kb("VmRSS")
+            exact_peak = _reset_peak()
+            max_rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+            importer = load_importers()["products"]
+            with CaptureQueriesContext(connection) as captured:
+                started = time.perf_counter()
+                table = read_table(data, "b4.csv")
+                report = run_import(
+                    importer,
+                    table,
+                    actor=actor,
+                    options={"create_categories": True},
+                    reference="B4",
+                    dry_run=False,
+                )
+                elapsed = time.perf_counter() - started
+            if exact_peak:
+                peak_kb = _rss_kb("VmHWM")
+            else:
+                peak_kb = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, max_rss_before)
+            assert report.ok, report.errors[:5]
+            assert report.created == rows, (report.created, rows)
+            figures.update(
+                elapsed=elapsed,
+                queries=len(captured),
+                peak_mb=peak_kb / 1024,
+                growth_mb=(peak_kb - (rss_before or 0)) / 1024,
+                products=Product.objects.filter(handle__startswith=f"{prefix}-").count(),
+                file_mb=len(data) / 1_000_000,
+            )
+            figures["baseline"] = _baseline(data, prefix)
+            raise _Rollback
+    except _Rollback:
+        pass
+    rows_per_s = rows / figures["elapsed"]
+    print(
+        f"B4 import: {rows:,} rows ({figures['products']:,} products, {figures['file_mb']:.1f} MB "
+        f"csv) in {figures['elapsed']:.1f}s = {rows_per_s:,.0f} rows/s, {figures['queries']} "
+        f"queries, peak RSS {figures['peak_mb']:.0f} MB (+{figures['growth_mb']:.0f} MB); "
+        f"django-import-export default ModelResource: {figures['baseline']:,.0f} rows/s",
+        flush=True,
+    )
+    return [
+        {
+            "id": "B4",
+            "figure": f"products+stock import, {rows:,} csv rows: rows/s",
+            "value": round(rows_per_s),
+            "baseline": round(figures["baseline"]),
+            "unit": "rows/s",
+            "target": ">= 10,000 rows/s",
+            "lower_is_better": False,
+        },
+        {
+            "id": "B4",
+            "figure": f"products+stock import, {rows:,} csv rows: time",
+            "value": round(figures["elapsed"], 1),
+            "baseline": round(rows / figures["baseline"], 1),
+            "unit": "s",
+            "target": "",
+        },
+        {
+            "id": "B4",
+            "figure": "products+stock import: peak RSS of the process (growth)",
+            "value": round(figures["peak_mb"]),
+            "unit": f"MB (+{figures['growth_mb']:.0f})",
+            "target": "<= 300 MB",
+        },
+        {
+            "id": "B4",
+            "figure": "products+stock import: queries",
+            "value": figures["queries"],
+            "target": "per chunk of 2,000 rows",
+        },
+    ]
