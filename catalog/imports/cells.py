@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator, slug_unicode_re
+from django.core.validators import slug_unicode_re
 from django.utils.translation import gettext_lazy as _
 
 from backoffice.spreadsheets.cells import parse_decimal, parse_int
@@ -33,7 +32,6 @@ TOO_BIG = _("“%(value)s” is too large for %(column)s.")
 BAD_URL = _("“%(value)s” is not a web address (http:// or https://).")
 MAX_PRICE = Decimal("9999999999.99")  # max_digits=12, decimal_places=2
 
-_url = URLValidator(schemes=["http", "https"])
 _TAG_KINDS = {}
 for _kind in Tag.Kind:
     _TAG_KINDS[_kind.value.lower()] = _kind.value
@@ -57,8 +55,14 @@ def text(value: str, column: str, limit: int | None) -> str:
     return value
 
 
+_PLAIN_PRICE = re.compile(r"\d{1,10}(?:\.\d{1,2})?\Z")
+_URL = re.compile(r"https?://[^\s/?#]+(?:[/?#]\S*)?\Z", re.IGNORECASE)
+
+
 def price(value: str, column: str) -> Decimal | None:
     """An amount of money: blank is None; below zero, more than cents or too big is refused."""
+    if _PLAIN_PRICE.match(value):  # the usual case, at a sheet's speed: "19.90"
+        return Decimal(value)
     amount = parse_decimal(value)
     if amount is None:
         return None
@@ -80,6 +84,8 @@ def price_like(value: str, column: str) -> Decimal | None:
 
 
 def whole(value: str, column: str, *, negative: bool = False) -> int | None:
+    if value.isascii() and value.isdigit():
+        return int(value)
     number = parse_int(value)
     if number is not None and number < 0 and not negative:
         raise ValueError(NEGATIVE % {"value": value, "column": column})
@@ -143,10 +149,9 @@ def status(value: str) -> str | None:
 
 
 def url(value: str) -> str:
-    try:
-        _url(value)
-    except ValidationError:
-        raise ValueError(BAD_URL % {"value": value[:80]}) from None
+    """An http(s) address with a host name; no spaces."""
+    if not _URL.match(value):
+        raise ValueError(BAD_URL % {"value": value[:80]})
     return text(value, "image", 1000)
 
 

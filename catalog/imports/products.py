@@ -72,7 +72,6 @@ VARIANT_COLUMNS = (
     "allow_backorder",
 )
 STOCK_COLUMNS = ("warehouse", "stock")
-COLUMNS = ("handle", *PRODUCT_COLUMNS[:3], "status", *PRODUCT_COLUMNS[4:9], "sku")
 SHEET_COLUMNS = (
     "handle",
     "title",
@@ -164,6 +163,7 @@ class ProductSheetImporter(Importer):
             progress=progress,
             create_categories=bool(self.options.get("create_categories")),
         )
+        self._readers: list | None = None
         current: ProductIn | None = None
         first: dict[str, str] = {}
         checked_permission = False
@@ -255,58 +255,93 @@ class ProductSheetImporter(Importer):
 
     def _variant(self, row: Row, writer: CatalogWriter) -> VariantIn | None:
         got = row.cells
+        number = row.number
         sku = got.get("sku", "")
         if not sku:
-            writer.error(row.number, "sku", VALUE_REQUIRED)
+            writer.error(number, "sku", VALUE_REQUIRED)
             return None
-        variant = VariantIn(row=row.number, sku=sku)
+        variant = VariantIn(row=number, sku=sku)
+        values = variant.values
         ok = True
-
-        def read(column: str, parse) -> Any:
-            nonlocal ok
+        if len(sku) > SKU_LIMIT:
+            writer.error(number, "sku", cells.TOO_LONG % _too_long(sku, "sku", SKU_LIMIT))
+            ok = False
+        if self._readers is None:
+            self._readers = [(c, parse) for c, parse in VARIANT_READERS if c in got]
+        for column, parse in self._readers:
             try:
-                return parse(got[column])
+                value = parse(got[column], column)
             except ValueError as error:
-                writer.error(row.number, column, error)
+                writer.error(number, column, error)
                 ok = False
-                return None
-
-        read("sku", lambda v: cells.text(v, "sku", SKU_LIMIT))
-        for name in ("option1", "option2", "option3"):
-            if name in got:
-                value = read(name, lambda v, n=name: cells.text(v, n, OPTION_LIMIT))
-                if value is not None:
-                    variant.values[name] = value
-        if got.get("price"):  # blank keeps the price (a new SKU without one is refused)
-            variant.values["price"] = read("price", lambda v: cells.price(v, "price"))
-        for name in ("compare_at_price", "cost"):
-            if name in got:
-                variant.values[name] = read(name, lambda v, n=name: cells.price(v, n))
-        if "barcode" in got:
-            value = read("barcode", lambda v: cells.text(v, "barcode", BARCODE_LIMIT))
-            variant.values["barcode"] = value or None
-        if "weight_grams" in got:
-            weight = read("weight_grams", lambda v: cells.whole(v, "weight_grams"))
-            if weight is not None and weight > MAX_WEIGHT:
-                writer.error(
-                    row.number,
-                    "weight_grams",
-                    cells.TOO_BIG % {"value": got["weight_grams"], "column": "weight_grams"},
-                )
-                ok = False
-            variant.values["weight_grams"] = weight
+                continue
+            if value is not KEEP:
+                values[column] = value
         if "allow_backorder" in got:
-            variant.allow_backorder = read("allow_backorder", parse_bool)
-        quantity = read("stock", lambda v: cells.whole(v, "stock")) if "stock" in got else None
+            try:
+                variant.allow_backorder = parse_bool(got["allow_backorder"])
+            except ValueError as error:
+                writer.error(number, "allow_backorder", error)
+                ok = False
+        quantity = None
+        if got.get("stock"):
+            try:
+                quantity = cells.whole(got["stock"], "stock")
+            except ValueError as error:
+                writer.error(number, "stock", error)
+                ok = False
         if quantity is not None:
             code = got.get("warehouse", "")
             if not code:
-                writer.error(row.number, "warehouse", STOCK_NEEDS_WAREHOUSE)
+                writer.error(number, "warehouse", STOCK_NEEDS_WAREHOUSE)
                 ok = False
             else:
-                warehouse = writer.warehouse_id(code, row.number)
+                warehouse = writer.warehouse_id(code, number)
                 if warehouse is None:
                     ok = False
                 else:
                     variant.stock = (warehouse, quantity)
         return variant if ok else None
+
+
+KEEP = object()  # a blank cell that keeps the stored value
+
+
+def _too_long(value: str, column: str, limit: int) -> dict:
+    return {"length": len(value), "column": column, "limit": limit}
+
+
+def _option(value: str, column: str) -> str:
+    if len(value) > OPTION_LIMIT:
+        raise ValueError(cells.TOO_LONG % _too_long(value, column, OPTION_LIMIT))
+    return value
+
+
+def _price_or_keep(value: str, column: str) -> Any:
+    # A blank price keeps the price (a new SKU without one is refused by the writer).
+    return cells.price(value, column) if value else KEEP
+
+
+def _barcode(value: str, column: str) -> str | None:
+    if len(value) > BARCODE_LIMIT:
+        raise ValueError(cells.TOO_LONG % _too_long(value, column, BARCODE_LIMIT))
+    return value or None
+
+
+def _weight(value: str, column: str) -> int | None:
+    weight = cells.whole(value, column) if value else None
+    if weight is not None and weight > MAX_WEIGHT:
+        raise ValueError(cells.TOO_BIG % {"value": value, "column": column})
+    return weight
+
+
+VARIANT_READERS = (
+    ("option1", _option),
+    ("option2", _option),
+    ("option3", _option),
+    ("price", _price_or_keep),
+    ("compare_at_price", lambda v, c: cells.price(v, c) if v else None),
+    ("cost", lambda v, c: cells.price(v, c) if v else None),
+    ("barcode", _barcode),
+    ("weight_grams", _weight),
+)

@@ -25,12 +25,14 @@ class NewRow:
         self.pk: int | None = None
 
 
-def _value(field: models.Field, row: NewRow, now: datetime) -> Any:
-    if field.attname in row.__dict__:
-        return row.__dict__[field.attname]
-    if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-        return now
-    return field.get_default()
+def _defaults(model: type[models.Model], now: datetime) -> dict[str, Any]:
+    """Each field's value when a row does not give it (computed once per call, not per row)."""
+    return {
+        field.attname: now
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        else field.get_default()
+        for field in model._meta.concrete_fields
+    }
 
 
 def create_rows(
@@ -60,8 +62,10 @@ def create_rows(
         row.pk = key
         row.__dict__[pk.attname] = key
     fields = model._meta.concrete_fields
-    values = [{f.attname: _value(f, row, now) for f in fields} for row in rows]
-    copy_rows(model, [f.column for f in fields], (tuple(v.values()) for v in values))
+    defaults = _defaults(model, now)
+    values = [{**defaults, **row.__dict__} for row in rows]
+    names = [f.attname for f in fields]
+    copy_rows(model, [f.column for f in fields], ([v[n] for n in names] for v in values))
     if not history:
         return
     historical = model.history.model
@@ -77,8 +81,4 @@ def create_rows(
             continue
         columns.append(field.column)
         names.append(field.attname)
-    copy_rows(
-        historical,
-        columns,
-        (tuple(v[name] if name in v else extra.get(name) for name in names) for v in values),
-    )
+    copy_rows(historical, columns, ([{**extra, **v}.get(n) for n in names] for v in values))
