@@ -74,7 +74,9 @@ def _run_url(run: ImportRun, view: str = "change") -> str:
 class SheetImportMixin:
     """Adds ``<changelist>/import-sheet/`` and the Import button for the model's sheets."""
 
-    change_list_template = "admin/stockroom/sheets_change_list.html"
+    # The changelist template of django-import-export's admin mixins (put this mixin
+    # before ``SafeExportMixin``): the Export button and, beside it, Import.
+    import_export_change_list_template = "admin/stockroom/sheets_change_list.html"
 
     def _sheets(self, request) -> list[type[Importer]]:
         return [imp for imp in importers_for(self.model) if request.user.has_perm(imp.permission)]

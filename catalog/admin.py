@@ -15,8 +15,10 @@ from backoffice.admin_filters import FilterSetListFilter
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SKU_SEARCH_LIMIT, SkuSearchMixin, matching_variant_ids
+from backoffice.admin_sheets import SheetImportMixin
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
+from backoffice.spreadsheets.exporting import SafeExportMixin
 from inventory import services as inventory
 from inventory.models import Stock
 
@@ -32,6 +34,7 @@ from .forms import (
     TagsForm,
 )
 from .models import Category, ListingEvent, Product, ProductImage, StockWatch, Tag, Variant
+from .resources import ProductVariantResource
 
 
 def _stock_total(expression, outer: str) -> Coalesce:
@@ -104,7 +107,8 @@ class ListingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(SkuSearchMixin, SimpleHistoryAdmin):
+class ProductAdmin(SheetImportMixin, SafeExportMixin, SkuSearchMixin, SimpleHistoryAdmin):
+    resource_classes = [ProductVariantResource]
     has_delist_permission = requires("catalog.delist_product")
     has_restock_permission = requires("catalog.restock_product")
     list_display = [

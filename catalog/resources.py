@@ -24,7 +24,7 @@ from .imports.cells import render_tag
 from .imports.products import SHEET_COLUMNS, ProductSheetImporter
 from .imports.shopify import ShopifyImporter
 from .imports.woocommerce import WooCommerceImporter
-from .models import ProductImage, Variant
+from .models import Product, ProductImage, Variant
 
 register(ProductSheetImporter)
 register(WooCommerceImporter)
@@ -72,6 +72,9 @@ class ProductVariantResource(resources.ModelResource):
         return Variant.objects.all()  # export() and stream_csv() apply filter_export
 
     def filter_export(self, queryset: QuerySet, **kwargs) -> QuerySet:
+        # From the product list: the selected products' variants.
+        if queryset.model is Product:
+            queryset = Variant.objects.filter(product__in=queryset.values("pk"))
         # One query for the variants with their products and categories, one for the
         # products' tags and one for their image URLs, per chunk of rows.
         return (

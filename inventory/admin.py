@@ -33,9 +33,11 @@ from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_run_now import RunNowMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
+from backoffice.admin_sheets import SheetImportMixin
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
 from backoffice.services import submission_claim
+from backoffice.spreadsheets.exporting import SafeExportMixin
 
 from . import services, tasks
 from .filters import StockLevelFilterSet
@@ -53,6 +55,7 @@ from .models import (
     StockAuditRun,
     Warehouse,
 )
+from .resources import StockResource
 
 # Per-row actions (adjust, transfer) are for a handful of rows; big changes go
 # through restock or a stock import, which are set-based.
@@ -117,7 +120,8 @@ class StockLevelFilter(FilterSetListFilter):
 
 
 @admin.register(Stock)
-class StockAdmin(SkuSearchMixin, SimpleHistoryAdmin):
+class StockAdmin(SheetImportMixin, SafeExportMixin, SkuSearchMixin, SimpleHistoryAdmin):
+    resource_classes = [StockResource]
     has_adjust_permission = requires("inventory.adjust_stock")
     has_transfer_permission = requires("inventory.transfer_stock")
     list_display = [

@@ -14,7 +14,9 @@ from simple_history.admin import SimpleHistoryAdmin
 from backoffice.admin_actions import admin_link, each, form_action, only_one, refused
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
+from backoffice.admin_sheets import SheetImportMixin
 from backoffice.paginator import EstimatedCountPaginator
+from backoffice.spreadsheets.exporting import SafeExportMixin
 from inventory.models import Allocation
 from warehouse.admin import print_pick_list
 
@@ -31,6 +33,7 @@ from .forms import (
     tracking_by_number,
 )
 from .models import ApiToken, Order, OrderLine, ReturnLine, ReturnRequest, Shipment, ShipmentLine
+from .resources import OrderLineResource
 
 
 class OrderLineInline(admin.TabularInline):
@@ -85,7 +88,8 @@ class ReturnInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(SimpleHistoryAdmin):
+class OrderAdmin(SheetImportMixin, SafeExportMixin, SimpleHistoryAdmin):
+    resource_classes = [OrderLineResource]
     has_fulfil_permission = requires("orders.fulfil_order")
     list_display = [
         "number",

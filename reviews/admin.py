@@ -9,13 +9,13 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
-from import_export.admin import ImportExportMixin
 from import_export.formats import base_formats
 
 from backoffice.admin_actions import form_action, report
-from backoffice.admin_imports import LimitedImportForm
 from backoffice.admin_permissions import RefuseUnavailableActionsMixin
 from backoffice.admin_readonly import ReadOnlyAdminMixin
+from backoffice.admin_sheets import SheetImportMixin
+from backoffice.spreadsheets.exporting import SafeExportMixin
 
 from . import selectors, services
 from .forms import RejectForm
@@ -38,10 +38,11 @@ def supplier_link(supplier_id: int | None):
 
 
 @admin.register(Review)
-class ReviewAdmin(RefuseUnavailableActionsMixin, ImportExportMixin, admin.ModelAdmin):
+class ReviewAdmin(
+    RefuseUnavailableActionsMixin, SheetImportMixin, SafeExportMixin, admin.ModelAdmin
+):
     resource_classes = [ReviewResource]
     import_formats = [base_formats.CSV, base_formats.XLSX]
-    import_form_class = LimitedImportForm
     export_formats = [base_formats.CSV, base_formats.XLSX]
     list_display = [
         "created_at",

@@ -40,8 +40,10 @@ from backoffice.admin_actions import admin_link, each, form_action, only_one, re
 from backoffice.admin_permissions import RefuseUnavailableActionsMixin, requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
+from backoffice.admin_sheets import SheetImportMixin
 from backoffice.errors import DomainError
 from backoffice.paginator import EstimatedCountPaginator
+from backoffice.spreadsheets.exporting import SafeExportMixin
 
 from . import selectors, services
 from .forms import (
@@ -71,6 +73,7 @@ from .models import (
     SupplierReturn,
     SupplierReturnLine,
 )
+from .resources import PurchaseOrderLineResource, SupplierPriceResource, SupplierResource
 from .selectors import percent
 
 NOTHING_TO_RETURN = _("%(number)s has no rejected goods waiting to go back to the supplier.")
@@ -145,7 +148,8 @@ def scorecard_rows(card: selectors.Scorecard) -> list[tuple[str, str, str]]:
 
 
 @admin.register(Supplier)
-class SupplierAdmin(SimpleHistoryAdmin):
+class SupplierAdmin(SheetImportMixin, SafeExportMixin, SimpleHistoryAdmin):
+    resource_classes = [SupplierResource]
     list_display = [
         "code",
         "name",
@@ -227,7 +231,8 @@ class SupplierPriceBreakInline(admin.TabularInline):
 
 
 @admin.register(SupplierPrice)
-class SupplierPriceAdmin(SkuSearchMixin, SimpleHistoryAdmin):
+class SupplierPriceAdmin(SheetImportMixin, SafeExportMixin, SkuSearchMixin, SimpleHistoryAdmin):
+    resource_classes = [SupplierPriceResource]
     """Saved through ``services.supplier_price_set`` (the same door as imports)."""
 
     form = SupplierPriceForm
@@ -434,7 +439,10 @@ def _line_sum(expression, output):
 
 
 @admin.register(PurchaseOrder)
-class PurchaseOrderAdmin(RefuseUnavailableActionsMixin, SimpleHistoryAdmin):
+class PurchaseOrderAdmin(
+    RefuseUnavailableActionsMixin, SheetImportMixin, SafeExportMixin, SimpleHistoryAdmin
+):
+    resource_classes = [PurchaseOrderLineResource]
     list_display = [
         "number",
         "supplier",

@@ -15,8 +15,7 @@ from django.urls import reverse
 
 from backoffice.models import ImportRun
 from backoffice.spreadsheets import base, runs
-from inventory.models import Warehouse
-from inventory.services import WAREHOUSE_INACTIVE  # noqa: F401 - the app's messages load
+from inventory.models import Stock, Warehouse
 
 from ..factories import UserFactory
 
@@ -27,7 +26,7 @@ class WarehouseSheet(base.Importer):
     kind = "test-warehouses"
     label = "Warehouses (test sheet)"
     permission = "inventory.add_warehouse"
-    model = Warehouse
+    model = Stock  # where its Import button is
     required_columns = ("code", "name")
     optional_columns = ("address",)
     ignored_columns = {"manager": "managers are not kept"}
@@ -53,8 +52,9 @@ class WarehouseSheet(base.Importer):
             done += 1
             progress(done)
             if self.reference and done == 2:
-                WarehouseSheet.seen_progress.append(runs.progress_of(ImportRun.objects.get(
-                    pk=int(self.reference.split("-")[1]))))
+                WarehouseSheet.seen_progress.append(
+                    runs.progress_of(ImportRun.objects.get(pk=int(self.reference.split("-")[1])))
+                )
 
 
 @pytest.fixture(autouse=True)
@@ -214,37 +214,19 @@ def test_a_task_delivered_twice_applies_once(clerk, settings, django_capture_on_
 
 
 def upload(client, data=GOOD, name="warehouses.csv", **extra):
-    url = reverse("admin:inventory_warehouse_import_sheet") + f"?kind={WarehouseSheet.kind}"
+    url = reverse("admin:inventory_stock_import_sheet") + f"?kind={WarehouseSheet.kind}"
     return client.post(url, {"file": SimpleUploadedFile(name, data), "encoding": "auto", **extra})
 
 
 @pytest.fixture
 def wired_admin():
-    """The warehouse changelist with the Import button (apps wire their own admins)."""
-    from django.contrib import admin
-
-    from backoffice.admin_sheets import SheetImportMixin
-
-    model_admin = admin.site._registry[Warehouse]
-    if isinstance(model_admin, SheetImportMixin):
-        yield model_admin
-        return
-    original = type(model_admin)
-    patched = type("WiredWarehouseAdmin", (SheetImportMixin, original), {})
-    admin.site.unregister(Warehouse)
-    admin.site.register(Warehouse, patched)
-    from django.urls import clear_url_caches
-
-    clear_url_caches()
-    yield admin.site._registry[Warehouse]
-    admin.site.unregister(Warehouse)
-    admin.site.register(Warehouse, original)
-    clear_url_caches()
+    """The test sheet's Import button lives on the stock list (its ``model``)."""
+    return None
 
 
 def test_admin_upload_preview_and_apply(admin_client, wired_admin):
-    changelist = admin_client.get(reverse("admin:inventory_warehouse_changelist"))
-    assert reverse("admin:inventory_warehouse_import_sheet") in changelist.content.decode()
+    changelist = admin_client.get(reverse("admin:inventory_stock_changelist"))
+    assert reverse("admin:inventory_stock_import_sheet") in changelist.content.decode()
     response = upload(admin_client)
     run = ImportRun.objects.get()
     assert response.status_code == 302 and response.url.endswith(f"/{run.pk}/change/")
@@ -256,9 +238,10 @@ def test_admin_upload_preview_and_apply(admin_client, wired_admin):
     assert Warehouse.objects.count() == 3
     page = admin_client.get(done.url).content.decode()
     assert "applied: 3 new, 0 updated" in page and "confirm-import" not in page
-    assert admin_client.get(
-        reverse("admin:backoffice_importrun_file", args=[run.pk])
-    ).getvalue() == GOOD
+    assert (
+        admin_client.get(reverse("admin:backoffice_importrun_file", args=[run.pk])).getvalue()
+        == GOOD
+    )
     assert admin_client.get(reverse("admin:backoffice_importrun_changelist")).status_code == 200
 
 
@@ -291,10 +274,10 @@ def test_admin_refuses_a_file_above_the_upload_limit(admin_client, wired_admin, 
 def test_admin_import_needs_the_sheet_permission(client, wired_admin, clerk):
     outsider = UserFactory(username="outsider")
     outsider.user_permissions.add(
-        Permission.objects.get(codename="view_warehouse", content_type__app_label="inventory")
+        Permission.objects.get(codename="view_stock", content_type__app_label="inventory")
     )
     client.force_login(outsider)
-    changelist = client.get(reverse("admin:inventory_warehouse_changelist")).content.decode()
+    changelist = client.get(reverse("admin:inventory_stock_changelist")).content.decode()
     assert "import-sheet" not in changelist
     assert upload(client).status_code == 403
     # The clerk's run is not the outsider's to see.
@@ -305,7 +288,9 @@ def test_admin_import_needs_the_sheet_permission(client, wired_admin, clerk):
     )
     client.force_login(clerk)
     assert upload(client).status_code == 302
-    assert client.get(reverse("admin:backoffice_importrun_change", args=[run.pk])).status_code == 200
+    assert (
+        client.get(reverse("admin:backoffice_importrun_change", args=[run.pk])).status_code == 200
+    )
 
 
 def test_progress_endpoint_and_template_sheet(admin_client, wired_admin):
@@ -314,7 +299,7 @@ def test_progress_endpoint_and_template_sheet(admin_client, wired_admin):
     progress = admin_client.get(reverse("admin:backoffice_importrun_progress", args=[run.pk]))
     assert progress.json()["status"] == "previewed" and progress.json()["percent"] == 100
     template = admin_client.get(
-        reverse("admin:inventory_warehouse_import_sheet") + f"?kind={WarehouseSheet.kind}&template=csv"
+        reverse("admin:inventory_stock_import_sheet") + f"?kind={WarehouseSheet.kind}&template=csv"
     )
     assert template.content.decode().splitlines() == ["code,name,address", "WEST,West warehouse,"]
 

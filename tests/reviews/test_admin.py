@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils.html import escape
 
+from backoffice.models import ImportRun
 from backoffice.services import ALREADY_SUBMITTED
 from reviews import services
 from reviews.models import RatingSummary, Review
@@ -128,11 +129,10 @@ def test_rating_page_shows_alerts_keywords_and_supplier(admin_client, product, a
 
 def upload(client, content: str):
     return client.post(
-        reverse("admin:reviews_review_import"),
+        reverse("admin:reviews_review_import_sheet"),
         {
-            "import_file": SimpleUploadedFile("reviews.csv", content.encode(), "text/csv"),
-            "format": "0",
-            "resource": "0",
+            "file": SimpleUploadedFile("reviews.csv", content.encode(), "text/csv"),
+            "encoding": "auto",
         },
     )
 
@@ -147,14 +147,12 @@ def test_import_previews_then_confirms(admin_client, product):
         "linen-shirt,,2,褪色,洗了一次就褪色,王小明,\n"
     )
     preview = upload(admin_client, csv)
-    assert preview.status_code == 200
-    assert "confirm_form" in preview.context, preview.content.decode()[:2000]
+    assert preview.status_code == 302
+    run = ImportRun.objects.get()
+    assert (run.status, run.created, run.error_count) == ("previewed", 2, 0)
+    assert "Preview (nothing written yet)" in admin_client.get(preview.url).content.decode()
     assert not Review.objects.exists()
-    confirm = preview.context["confirm_form"]
-    response = admin_client.post(
-        reverse("admin:reviews_review_process_import"),
-        {name: confirm.initial.get(name, "") for name in confirm.fields},
-    )
+    response = admin_client.post(reverse("admin:backoffice_importrun_confirm", args=[run.pk]))
     assert response.status_code == 302
     rows = list(Review.objects.order_by("pk").values_list("rating", "status", "variant__sku"))
     assert rows == [(5, "pending", "SHIRT-M"), (2, "pending", None)]
@@ -174,10 +172,12 @@ def test_import_reports_bad_rows_and_writes_nothing(admin_client, product, state
     before = state()
     csv = HEADER + "linen-shirt,,4,Fine,,Bo,\n" + row + "\n"
     response = upload(admin_client, csv)
-    content = response.content.decode()
-    assert response.status_code == 200
+    run = ImportRun.objects.get()
+    content = admin_client.get(response.url).content.decode()
     assert message in content
-    assert "confirm_form" not in response.context
+    assert run.error_count == 1 and "confirm-import" not in content
+    refused = admin_client.post(reverse("admin:backoffice_importrun_confirm", args=[run.pk]))
+    assert refused.status_code == 302
     assert state() == before
 
 
@@ -185,7 +185,8 @@ def test_import_of_a_huge_text_is_refused(admin_client, product, state, settings
     settings.REVIEW_TEXT_MAX_CHARS = 100
     before = state()
     response = upload(admin_client, HEADER + f"linen-shirt,,1,Long,{'x' * 101},Ana,\n")
-    assert "A review text has at most 100 characters (got 101)." in response.content.decode()
+    content = admin_client.get(response.url).content.decode()
+    assert "A review text has at most 100 characters (got 101)." in content
     assert state() == before
 
 
@@ -196,14 +197,16 @@ def test_an_import_file_over_the_size_limit_is_refused(admin_client, product, st
     content = response.content.decode()
     assert response.status_code == 200
     assert "files up to 200" in content and "bytes can be imported." in content
-    assert "confirm_form" not in response.context
+    assert not ImportRun.objects.exists()
     assert state() == before
 
 
 def test_an_empty_import_file_is_refused(admin_client, product, state):
     before = state()
     response = upload(admin_client, "")
+    assert response.status_code == 200
     assert "The submitted file is empty." in response.content.decode()
+    assert not ImportRun.objects.exists()
     assert state() == before
 
 
