@@ -193,3 +193,33 @@ def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tupl
             {"sql": f"{sql} -- {written} rows", "time": f"{time.monotonic() - started:.3f}"}
         )
     return written
+
+
+class AnyOf(models.Lookup):
+    """``field__any_of=[…]``: ``field = ANY(%s)`` with the list as one array parameter on
+    PostgreSQL, ``IN (…)`` elsewhere.
+
+    A long ``__in`` list costs a placeholder per value that the driver scans and
+    quotes one by one (psycopg's client-side binding): for the few thousand keys
+    of an import chunk, one array is several times faster to send.
+    """
+
+    lookup_name = "any_of"
+    prepare_rhs = False
+
+    def get_prep_lookup(self):
+        return list(self.rhs)
+
+    def as_sql(self, compiler, connection):
+        lhs, params = self.process_lhs(compiler, connection)
+        field = self.lhs.output_field
+        values = [field.get_db_prep_value(value, connection, prepared=False) for value in self.rhs]
+        if connection.vendor == "postgresql":
+            return f"{lhs} = ANY(%s)", [*params, values]
+        if not values:
+            return "1 = 0", params
+        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
+
+
+models.Field.register_lookup(AnyOf)
+models.ForeignObject.register_lookup(AnyOf)  # foreign keys keep their own lookups

@@ -90,7 +90,7 @@ class StockImporter(Importer):
     def _chunk(self, rows: list[Row]) -> None:
         report = self.report
         skus = {row.cells["sku"] for row in rows if row.cells["sku"]}
-        variants = dict(Variant.objects.filter(sku__in=skus).values_list("sku", "pk"))
+        variants = dict(Variant.objects.filter(sku__any_of=skus).values_list("sku", "pk"))
         lines: list[StockLine] = []
         keys: dict[int, str] = {}
         for row in rows:

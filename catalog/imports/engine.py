@@ -349,7 +349,9 @@ class CatalogWriter:
         if not wanted:
             return
         names = {name for _kind, name in wanted}
-        for pk, kind, name in Tag.objects.filter(name__in=names).values_list("pk", "kind", "name"):
+        for pk, kind, name in Tag.objects.filter(name__any_of=names).values_list(
+            "pk", "kind", "name"
+        ):
             self._tags[(kind, name)] = pk
         missing = sorted(wanted - self._tags.keys())
         if missing:
@@ -368,14 +370,14 @@ class CatalogWriter:
 
     def _write(self, products: list[ProductIn]) -> None:
         existing = {
-            p.handle: p for p in Product.objects.filter(handle__in=[p.handle for p in products])
+            p.handle: p for p in Product.objects.filter(handle__any_of=[p.handle for p in products])
         }
         skus = [v.sku for p in products for v in p.variants]
         variants: dict[str, Variant] = {}
         if skus:
             variants = {
                 v.sku: v
-                for v in Variant.objects.filter(sku__in=skus)
+                for v in Variant.objects.filter(sku__any_of=skus)
                 .select_related("product")
                 .only(
                     *(f"{name}" for name in VARIANT_FIELDS),
@@ -389,7 +391,7 @@ class CatalogWriter:
             v.values["barcode"] for p in products for v in p.variants if v.values.get("barcode")
         ]
         holders = (
-            dict(Variant.objects.filter(barcode__in=barcodes).values_list("barcode", "sku"))
+            dict(Variant.objects.filter(barcode__any_of=barcodes).values_list("barcode", "sku"))
             if barcodes
             else {}
         )
@@ -519,14 +521,14 @@ class CatalogWriter:
         if any(plan.source.tags is not None for plan in old):
             ids = [plan.product.pk for plan in old if plan.source.tags is not None]
             for product_id, tag_id in Product.tags.through.objects.filter(
-                product_id__in=ids
+                product_id__any_of=ids
             ).values_list("product_id", "tag_id"):
                 tag_links.setdefault(product_id, set()).add(tag_id)
         images: dict[int, list[tuple[str, str]]] = {}
         if any(plan.source.images is not None for plan in old):
             ids = [plan.product.pk for plan in old if plan.source.images is not None]
             for product_id, url, alt in (
-                ProductImage.objects.filter(product_id__in=ids)
+                ProductImage.objects.filter(product_id__any_of=ids)
                 .exclude(url="")
                 .order_by("product_id", "position", "pk")
                 .values_list("product_id", "url", "alt_text")
@@ -602,12 +604,18 @@ class CatalogWriter:
                 update_rows(Variant, fields, rows)
             self._backorders(changed_variants)
             record_history(
-                Variant, [v.pk for _w, v, _f in changed_variants], actor=self.actor, reason=reason
+                Variant,
+                Variant.objects.filter(pk__any_of=[v.pk for _w, v, _f in changed_variants]),
+                actor=self.actor,
+                reason=reason,
             )
         self._save_links(plans, now)
         if changed:
             record_history(
-                Product, [plan.product.pk for plan in changed], actor=self.actor, reason=reason
+                Product,
+                Product.objects.filter(pk__any_of=[plan.product.pk for plan in changed]),
+                actor=self.actor,
+                reason=reason,
             )
 
     def _backorders(self, changed: list[tuple[VariantIn, Variant, list[str]]]) -> None:
@@ -644,7 +652,7 @@ class CatalogWriter:
         if retagged:
             old = [plan.product.pk for plan in retagged if not plan.new]
             if old:
-                through.objects.filter(product_id__in=old).delete()
+                through.objects.filter(product_id__any_of=old).delete()
             links = [
                 NewRow(product_id=plan.product.pk, tag_id=tag_id)
                 for plan in retagged
@@ -656,7 +664,7 @@ class CatalogWriter:
             old = [plan.product.pk for plan in reimaged if not plan.new]
             if old:
                 # Through the ORM, one by one: simple-history records each removal.
-                ProductImage.objects.filter(product_id__in=old).exclude(url="").delete()
+                ProductImage.objects.filter(product_id__any_of=old).exclude(url="").delete()
             images = [
                 NewRow(product_id=plan.product.pk, url=url, alt_text=alt, position=position)
                 for plan in reimaged

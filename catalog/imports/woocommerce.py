@@ -265,7 +265,7 @@ class WooCommerceImporter(StockOption, Importer):
             else:
                 writer.error(line.row, "Parent", PARENT_MISSING % {"value": line.parent})
         existing = set(
-            Product.objects.filter(handle__in=list(orphans)).values_list("handle", flat=True)
+            Product.objects.filter(handle__any_of=list(orphans)).values_list("handle", flat=True)
         )
         for line in lines:
             if line.kind == "grouped":

@@ -140,7 +140,9 @@ def stock_import(
     # Existing rows first, locked in primary-key order (the order every writer uses).
     locked = {
         (s["variant_id"], s["warehouse_id"]): s
-        for s in Stock.objects.filter(variant_id__in=variant_ids, warehouse_id__in=warehouse_ids)
+        for s in Stock.objects.filter(
+            variant_id__any_of=variant_ids, warehouse_id__any_of=warehouse_ids
+        )
         .order_by("pk")
         .select_for_update()
         .values("pk", "variant_id", "warehouse_id", "on_hand", "allocated")
@@ -149,11 +151,13 @@ def stock_import(
     if _has_lot_tracking():
         variant_columns.append("track_lots")
     variants = {
-        v["pk"]: v for v in Variant.objects.filter(pk__in=variant_ids).values(*variant_columns)
+        v["pk"]: v for v in Variant.objects.filter(pk__any_of=variant_ids).values(*variant_columns)
     }
     warehouses = {
         w["pk"]: w
-        for w in Warehouse.objects.filter(pk__in=warehouse_ids).values("pk", "code", "is_active")
+        for w in Warehouse.objects.filter(pk__any_of=warehouse_ids).values(
+            "pk", "code", "is_active"
+        )
     }
 
     def refuse(line: StockLine, column: str, message: Any) -> None:
@@ -260,7 +264,7 @@ def stock_import(
     result.movements = len(movements)
     if products:
         listing_refresh_sold_out(
-            products=Product.objects.filter(pk__in=sorted(products)), actor=actor
+            products=Product.objects.filter(pk__any_of=sorted(products)), actor=actor
         )
     return result
 
@@ -334,8 +338,8 @@ def _create_rows(
     return {
         (s["variant_id"], s["warehouse_id"]): s
         for s in Stock.objects.filter(
-            variant_id__in=sorted({line.variant_id for line, _after in missing}),
-            warehouse_id__in=sorted({line.warehouse_id for line, _after in missing}),
+            variant_id__any_of=sorted({line.variant_id for line, _after in missing}),
+            warehouse_id__any_of=sorted({line.warehouse_id for line, _after in missing}),
         )
         .order_by("pk")
         .select_for_update()
