@@ -250,7 +250,7 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "can_resume": may_apply
             and run.background
             and run.status in (run.Status.CHECKING, run.Status.QUEUED),
-            "is_dry_run": run.status in (run.Status.PREVIEWED, run.Status.CANCELLED),
+            "is_result": run.status in (run.Status.APPLIED, run.Status.FAILED),
         }
         return TemplateResponse(request, "admin/stockroom/importrun_detail.html", context)
 

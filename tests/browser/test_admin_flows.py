@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.core.cache import cache
 
+from backoffice.models import ImportRun
 from catalog import compliance
 from catalog.models import ListingStatus, Product
 from inventory import services as inventory
@@ -128,18 +129,56 @@ def test_import_reviews_with_preview_and_confirm(logged_in, tmp_path):
         encoding="utf-8",
     )
     page = logged_in
-    page.goto("/admin/reviews/review/import/")
-    page.set_input_files("input[name=import_file]", str(sheet))
-    page.select_option("select[name=format]", label="csv")
-    page.click("#content input[type=submit]")
-    assert "Preview" in page.inner_text("#content")
+    page.goto("/admin/reviews/review/")
+    page.click("a.import_link")
+    page.set_input_files("input[name=file]", str(sheet))
+    page.click("#sheet-upload input[type=submit]")
+    assert "Preview (nothing written yet)" in page.inner_text("#content")
+    assert page.inner_text("#run-counts .count-created") == "2"
     assert not Review.objects.exists()
-    page.click("input[name=confirm]")
-    assert "Import finished" in message(page)
+    page.click("#confirm-import")
+    assert "applied: 2 new, 0 updated" in message(page)
     assert sorted(Review.objects.values_list("rating", "status")) == [
         (1, "pending"),
         (5, "pending"),
     ]
+
+
+@pytest.mark.postgres
+def test_a_big_product_sheet_is_checked_and_applied_in_the_background(
+    logged_in, tmp_path, settings
+):
+    """The request only stores the file; the page follows the work with a progress bar."""
+    settings.IMPORT_BACKGROUND_BYTES = 1024
+    # The background work runs in a thread of the live server (no worker in this test;
+    # tests/backoffice/test_worker.py runs a real one).
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.IMPORT_BACKGROUND_THREADS = True
+    WarehouseFactory(code="MAIN", name="Main")
+    rows = "".join(
+        f"bulk-{n // 2},Bulk product {n // 2},BULK-{n},{10 + n % 7}.00,MAIN,{n % 5}\n"
+        for n in range(20_000)
+    )
+    sheet = tmp_path / "products.csv"
+    sheet.write_text("handle,title,sku,price,warehouse,stock\n" + rows, encoding="utf-8")
+    page = logged_in
+    page.goto("/admin/catalog/product/import-sheet/?kind=products")
+    page.set_input_files("input[name=file]", str(sheet))
+    page.click("#sheet-upload input[type=submit]")
+    # The request returned at once: the dry run goes on in the background.
+    page.wait_for_selector("#run-progress")
+    assert Product.objects.count() == 0
+    page.wait_for_selector("#confirm-import", timeout=120_000)
+    assert page.inner_text("#run-counts .count-created") == "20000"
+    page.click("#confirm-import")
+    assert "being applied in the background" in message(page)
+    page.wait_for_selector("#run-status.status-applied", timeout=120_000)
+    assert page.inner_text("#report-title") == "Result"
+    assert page.inner_text("#run-counts .count-errors") == "0"
+    assert Product.objects.count() == 10_000
+    assert Stock.objects.filter(on_hand__gt=0).count() == 16_000
+    run = ImportRun.objects.get()
+    assert (run.status, run.background, run.created) == ("applied", True, 20_000)
 
 
 def test_delist_flagged_products_for_compliance(logged_in):
