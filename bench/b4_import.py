@@ -36,7 +36,6 @@ from pathlib import Path
 import tablib
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.test.utils import CaptureQueriesContext
 from import_export import resources
 
 from backoffice.spreadsheets.base import load_importers
@@ -181,7 +180,15 @@ def run(rows: int = ROWS) -> list[dict]:
             exact_peak = _reset_peak()
             max_rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             importer = load_importers()["products"]
-            with CaptureQueriesContext(connection) as captured:
+            statements = [0]
+
+            def count(execute, sql, params, many, context):
+                statements[0] += 1
+                return execute(sql, params, many, context)
+
+            # Counted without CaptureQueriesContext: logging every statement's SQL text
+            # (thousands of keys each) would cost more than running it.
+            with connection.execute_wrapper(count):
                 started = time.perf_counter()
                 table = read_table(data, "b4.csv")
                 report = run_import(
@@ -201,7 +208,7 @@ def run(rows: int = ROWS) -> list[dict]:
             assert report.created == rows, (report.created, rows)
             figures.update(
                 elapsed=elapsed,
-                queries=len(captured),
+                queries=statements[0],
                 peak_mb=peak_kb / 1024,
                 growth_mb=(peak_kb - (rss_before or 0)) / 1024,
                 products=Product.objects.filter(handle__startswith=f"{prefix}-").count(),
@@ -246,8 +253,8 @@ def run(rows: int = ROWS) -> list[dict]:
         },
         {
             "id": "B4",
-            "figure": "products+stock import: queries",
+            "figure": "products+stock import: SQL statements (COPY streams not counted)",
             "value": figures["queries"],
-            "target": "per chunk of 2,000 rows",
+            "target": "constant per chunk of 2,000 rows",
         },
     ]

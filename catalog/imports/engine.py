@@ -37,15 +37,18 @@ Variants of a product that a sheet does not list are left as they are.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
+from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.db import record_history, update_rows
+from backoffice.db import copy_rows, record_history, update_rows
 from backoffice.errors import DomainError
 from backoffice.spreadsheets.base import Report
 from inventory.models import Warehouse
@@ -164,6 +167,26 @@ class _Plan:
     tag_ids: list[int] | None = None
     images: list[tuple[str, str]] | None = None  # the product's URL images, when they change
     variants: list[tuple[VariantIn, Variant, bool, list[str]]] = field(default_factory=list)
+
+
+@contextmanager
+def bulk_gc() -> Iterator[None]:
+    """Fewer garbage collections while a big sheet is read and written.
+
+    An import allocates millions of short-lived objects; each collection of
+    the oldest generation walks every object of the process (the whole of
+    Django). Freezing what exists and collecting the young generations less
+    often takes a quarter off the import's Python time (bench B4). Restored
+    afterwards.
+    """
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 def warehouse_option() -> forms.Field:
@@ -653,12 +676,11 @@ class CatalogWriter:
             old = [plan.product.pk for plan in retagged if not plan.new]
             if old:
                 through.objects.filter(product_id__any_of=old).delete()
-            links = [
-                NewRow(product_id=plan.product.pk, tag_id=tag_id)
-                for plan in retagged
-                for tag_id in plan.tag_ids
-            ]
-            create_rows(through, links, actor=None, reason="", now=now, history=False)
+            links = [(plan.product.pk, tag_id) for plan in retagged for tag_id in plan.tag_ids]
+            if connection.vendor == "postgresql":  # no history, no keys needed: straight COPY
+                copy_rows(through, ["product_id", "tag_id"], links)
+            else:
+                through.objects.bulk_create([through(product_id=p, tag_id=t) for p, t in links])
         reimaged = [plan for plan in plans if plan.images is not None]
         if reimaged:
             old = [plan.product.pk for plan in reimaged if not plan.new]

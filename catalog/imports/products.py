@@ -46,7 +46,14 @@ from backoffice.spreadsheets.cells import VALUE_REQUIRED, parse_bool
 
 from ..models import Product, Variant
 from . import cells
-from .engine import ROWS_DISAGREE, STOCK_NEEDS_WAREHOUSE, CatalogWriter, ProductIn, VariantIn
+from .engine import (
+    ROWS_DISAGREE,
+    STOCK_NEEDS_WAREHOUSE,
+    CatalogWriter,
+    ProductIn,
+    VariantIn,
+    bulk_gc,
+)
 
 PRODUCT_COLUMNS = (
     "title",
@@ -156,6 +163,10 @@ class ProductSheetImporter(Importer):
     )
 
     def run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
+        with bulk_gc():
+            self._run(rows, report=report, progress=progress)
+
+    def _run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
         writer = CatalogWriter(
             report=report,
             actor=self.actor,

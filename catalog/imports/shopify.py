@@ -55,7 +55,7 @@ from backoffice.spreadsheets.cells import VALUE_REQUIRED, parse_bool
 
 from ..models import Product, Tag
 from . import cells
-from .engine import CatalogWriter, ProductIn, StockOption, VariantIn, warehouse_option
+from .engine import CatalogWriter, ProductIn, StockOption, VariantIn, bulk_gc, warehouse_option
 
 OPTIONS = 3
 TYPE_NOT_KEPT = _("Type is not kept when the product has a Product Category")
@@ -157,6 +157,10 @@ class ShopifyImporter(StockOption, Importer):
     }
 
     def run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
+        with bulk_gc():
+            self._run(rows, report=report, progress=progress)
+
+    def _run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
         self.writer = writer = CatalogWriter(
             report=report,
             actor=self.actor,

@@ -65,7 +65,7 @@ from backoffice.spreadsheets.base import Importer, Progress, Report, Row
 
 from ..models import Product, Tag
 from . import cells
-from .engine import CatalogWriter, ProductIn, StockOption, VariantIn, warehouse_option
+from .engine import CatalogWriter, ProductIn, StockOption, VariantIn, bulk_gc, warehouse_option
 
 WEIGHT_UNITS = {  # grams per unit, by the unit WooCommerce writes in the column name
     "lbs": Decimal("453.59237"),
@@ -230,6 +230,10 @@ class WooCommerceImporter(StockOption, Importer):
     }
 
     def run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
+        with bulk_gc():
+            self._run(rows, report=report, progress=progress)
+
+    def _run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
         writer = CatalogWriter(
             report=report,
             actor=self.actor,
