@@ -349,3 +349,60 @@ def test_worker_settings_are_the_reliable_ones():
     assert app.conf.worker_prefetch_multiplier == 1
     visibility = app.conf.broker_transport_options["visibility_timeout"]
     assert visibility > settings.OUTBOX_RETRY_MAX_SECONDS
+
+
+def test_a_big_import_is_checked_and_applied_by_the_worker_with_progress(
+    redis_server, worker, settings
+):
+    """F-52: the request stores the file; the worker does the work and reports progress."""
+    from backoffice.models import ImportRun
+    from backoffice.spreadsheets import runs
+    from catalog.models import Variant
+    from inventory.models import Stock
+
+    from ..factories import AdminFactory, WarehouseFactory
+
+    settings.IMPORT_BACKGROUND_BYTES = 1024
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CACHES = {
+        **settings.CACHES,
+        "progress": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": redis_server.url,
+            "KEY_PREFIX": "stockroom-progress",
+        },
+    }
+    worker.env["MEDIA_ROOT"] = str(settings.MEDIA_ROOT)
+    worker.start()
+    WarehouseFactory(code="MAIN", name="Main")
+    staff = AdminFactory()
+    rows = "".join(
+        f"w-{n // 3},Worker product {n // 3},W-{n},{5 + n % 9}.50,MAIN,{1 + n % 4}\n"
+        for n in range(30_000)
+    )
+    data = ("handle,title,sku,price,warehouse,stock\n" + rows).encode()
+    with published_to(redis_server.url):
+        run = runs.import_run_start(
+            kind="products", name="big.csv", data=data, options={}, actor=staff
+        )
+        assert run.background and run.status == ImportRun.Status.CHECKING
+        assert wait_until(
+            lambda: ImportRun.objects.get(pk=run.pk).status == ImportRun.Status.PREVIEWED,
+            timeout=120,
+        ), worker.log_text()
+        run.refresh_from_db()
+        assert (run.total_rows, run.created, run.error_count) == (30_000, 30_000, 0)
+        assert not Variant.objects.exists()
+        runs.import_run_confirm(run=run, actor=staff)
+        seen = []
+
+        def applied() -> bool:
+            current = ImportRun.objects.get(pk=run.pk)
+            seen.append(runs.progress_of(current))
+            return current.status == ImportRun.Status.APPLIED
+
+        assert wait_until(applied, timeout=180, interval=0.05), worker.log_text()
+    assert any(p["status"] == "applying" and 0 < p["done"] < 30_000 for p in seen), seen[:20]
+    assert Variant.objects.count() == 30_000
+    assert Stock.objects.count() == 30_000
+    assert "imports.run" in worker.log_text()
