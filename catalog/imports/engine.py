@@ -37,13 +37,10 @@ Variants of a product that a sheet does not list are left as they are.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from django import forms
 from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -64,6 +61,7 @@ from ..models import (
     Tag,
     Variant,
 )
+from .records import ProductIn, VariantIn
 from .rows import NewRow, create_rows
 
 CHUNK_ROWS = 2000
@@ -121,41 +119,8 @@ SOLD_OUT_ON_PUBLISH = _(
     "%(count)s new products are on sale without stock: they are sold out until stock arrives."
 )
 NOTE_ROWS = _("%(note)s — rows %(rows)s")
-NO_WAREHOUSE = _(
-    "Stock cannot be imported: there is no active warehouse. Create one, or clear the stock column."
-)
 
 ERROR = object()  # a lookup that failed and was reported
-
-
-@dataclass
-class VariantIn:
-    row: int
-    sku: str
-    values: dict[str, Any] = field(default_factory=dict)  # of VARIANT_FIELDS, what the sheet gives
-    allow_backorder: bool | None = None
-    stock: tuple[int, int] | None = None  # (warehouse id, quantity to set)
-    notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class ProductIn:
-    row: int
-    handle: str
-    values: dict[str, Any] = field(default_factory=dict)  # PRODUCT_FIELDS the sheet gives
-    category: str | None = None  # a path; "" no category; None: not in the sheet
-    tags: list[tuple[str, str]] | None = None  # (kind, name)
-    images: list[tuple[str, str | None]] | None = None  # (url, alt text or None: keep)
-    status: str | None = None  # wanted when the product is created
-    variants: list[VariantIn] = field(default_factory=list)
-    rows: list[int] = field(default_factory=list)  # its rows without a variant
-    notes: list[str] = field(default_factory=list)
-    bad: bool = False  # a cell was refused: checked further, not written
-    refused: set[str] = field(default_factory=set)  # columns (by name) refused already
-
-    @property
-    def row_count(self) -> int:
-        return len(self.variants) + len(self.rows)
 
 
 @dataclass
@@ -167,56 +132,6 @@ class _Plan:
     tag_ids: list[int] | None = None
     images: list[tuple[str, str]] | None = None  # the product's URL images, when they change
     variants: list[tuple[VariantIn, Variant, bool, list[str]]] = field(default_factory=list)
-
-
-@contextmanager
-def bulk_gc() -> Iterator[None]:
-    """Fewer garbage collections while a big sheet is read and written.
-
-    An import allocates millions of short-lived objects; each collection of
-    the oldest generation walks every object of the process (the whole of
-    Django). Freezing what exists and collecting the young generations less
-    often takes a quarter off the import's Python time (bench B4). Restored
-    afterwards.
-    """
-    threshold = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(100_000, 50, 1000)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*threshold)
-        gc.unfreeze()
-
-
-def warehouse_option() -> forms.Field:
-    """The upload form's choice of warehouse for a sheet whose stock has no warehouse column."""
-    return forms.ModelChoiceField(
-        label=_("Warehouse for the stock column"),
-        queryset=Warehouse.objects.filter(is_active=True).order_by("code"),
-        required=False,
-        help_text=_("Blank: the first active warehouse."),
-    )
-
-
-class StockOption:
-    """For importers with ``warehouse_option``: the chosen warehouse, or the first active one."""
-
-    options: dict
-    writer: CatalogWriter
-
-    def stock_warehouse_id(self, row: int) -> int | None:
-        if not hasattr(self, "_stock_warehouse"):
-            chosen = self.options.get("warehouse")
-            if chosen is not None and not hasattr(chosen, "pk"):
-                chosen = Warehouse.objects.filter(pk=chosen).first()
-            if chosen is None:
-                chosen = Warehouse.objects.filter(is_active=True).order_by("code").first()
-            self._stock_warehouse = chosen
-        if self._stock_warehouse is None:
-            self.writer.error(row, "stock", NO_WAREHOUSE)
-            return None
-        return self._stock_warehouse.pk
 
 
 class CatalogWriter:

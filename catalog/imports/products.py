@@ -46,14 +46,9 @@ from backoffice.spreadsheets.cells import VALUE_REQUIRED, parse_bool
 
 from ..models import Product, Variant
 from . import cells
-from .engine import (
-    ROWS_DISAGREE,
-    STOCK_NEEDS_WAREHOUSE,
-    CatalogWriter,
-    ProductIn,
-    VariantIn,
-    bulk_gc,
-)
+from .engine import ROWS_DISAGREE, STOCK_NEEDS_WAREHOUSE, CatalogWriter
+from .options import bulk_gc
+from .records import ProductIn, VariantIn
 
 PRODUCT_COLUMNS = (
     "title",

@@ -55,7 +55,9 @@ from backoffice.spreadsheets.cells import VALUE_REQUIRED, parse_bool
 
 from ..models import Product, Tag
 from . import cells
-from .engine import CatalogWriter, ProductIn, StockOption, VariantIn, bulk_gc, warehouse_option
+from .engine import CatalogWriter
+from .options import StockOption, bulk_gc, warehouse_option
+from .records import ProductIn, VariantIn
 
 OPTIONS = 3
 TYPE_NOT_KEPT = _("Type is not kept when the product has a Product Category")

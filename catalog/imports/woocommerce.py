@@ -65,7 +65,9 @@ from backoffice.spreadsheets.base import Importer, Progress, Report, Row
 
 from ..models import Product, Tag
 from . import cells
-from .engine import CatalogWriter, ProductIn, StockOption, VariantIn, bulk_gc, warehouse_option
+from .engine import CatalogWriter
+from .options import StockOption, bulk_gc, warehouse_option
+from .records import ProductIn, VariantIn
 
 WEIGHT_UNITS = {  # grams per unit, by the unit WooCommerce writes in the column name
     "lbs": Decimal("453.59237"),

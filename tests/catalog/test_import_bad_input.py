@@ -286,3 +286,18 @@ def test_a_million_blank_trailing_rows_are_skipped(admin_user):
     assert errors(report) == []
     assert (report.total_rows, report.created) == (1, 1)
     assert "1,000,000 blank rows were skipped." in report.warnings
+
+
+def test_stock_for_a_lot_tracked_sku(snapshot, admin_user):
+    VariantFactory(product=ProductFactory(handle="tee", title="Tee"), sku="TEE-S", track_lots=True)
+    before = snapshot()
+    report = run("products", [HEADER, GOOD], actor=admin_user)
+    assert errors(report) == [
+        (
+            2,
+            "sku",
+            "TEE-S is tracked by lot: its stock is received through the receiving form, lot by "
+            "lot, not by a stock import.",
+        )
+    ]
+    assert snapshot() == before
