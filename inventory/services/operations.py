@@ -34,7 +34,7 @@ from ._base import (
 )
 
 LOT_TRACKED = gettext_lazy(
-    "%(skus)s %(count)s tracked by lot: their stock is counted and moved per lot, not here. "
+    "Tracked by lot (their stock is counted and moved per lot, not here): %(skus)s. "
     "Nothing was changed."
 )
 CORRECTION_ZERO = gettext_lazy("%(reference)s: a count correction must change the quantity.")
@@ -82,9 +82,7 @@ def _refuse_lot_tracked(variants: Iterable[Variant]) -> None:
     # ``track_lots`` arrives with the lots feature; until then nothing is lot-tracked.
     skus = sorted({v.sku for v in variants if getattr(v, "track_lots", False)})
     if skus:
-        raise InvalidOperation(
-            LOT_TRACKED % {"skus": ", ".join(skus[:10]), "count": "is" if len(skus) == 1 else "are"}
-        )
+        raise InvalidOperation(LOT_TRACKED % {"skus": ", ".join(skus[:10])})
 
 
 def _check_references(references: Iterable[str]) -> None:

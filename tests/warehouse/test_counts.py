@@ -325,7 +325,8 @@ def test_a_sku_made_lot_tracked_while_counting_is_refused(three_skus, warehouse,
     before = state()
     with pytest.raises(InventoryError) as error:
         services.stock_count_apply(count=count, actor=admin_user)
-    assert error.value.message.startswith("SKU-A is tracked by lot")
+    assert error.value.message.startswith("Tracked by lot (their stock is counted")
+    assert "SKU-A" in error.value.message
     assert state() == before
 
 

@@ -195,7 +195,7 @@ def test_a_lot_tracked_sku_is_refused(shirt, warehouse, other_warehouse, admin_u
     with pytest.raises(WarehouseError) as error:
         services.transfer_dispatch(transfer=tr, actor=admin_user)
     assert error.value.message == (
-        "SHIRT-1 is tracked by lot: their stock is counted and moved per lot, not here. "
+        "Tracked by lot (their stock is counted and moved per lot, not here): SHIRT-1. "
         "Nothing was changed."
     )
     assert state() == before

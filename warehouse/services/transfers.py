@@ -102,13 +102,7 @@ def transfer_check_lines(lines: Sequence[TransferLineRequest]) -> None:
         line.variant.sku for line in lines if getattr(line.variant, "track_lots", False)
     )
     if lot_tracked:
-        raise WarehouseError(
-            inventory.LOT_TRACKED
-            % {
-                "skus": ", ".join(lot_tracked),
-                "count": "is" if len(lot_tracked) == 1 else "are",
-            }
-        )
+        raise WarehouseError(inventory.LOT_TRACKED % {"skus": ", ".join(lot_tracked)})
 
 
 def _write_lines(transfer: Transfer, lines: Sequence[TransferLineRequest]) -> None:
