@@ -10,6 +10,7 @@ row. Elsewhere (SQLite) ``bulk_create`` and one ``INSERT … SELECT`` of history
 from __future__ import annotations
 
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from django.db import connection, models
@@ -64,8 +65,8 @@ def create_rows(
     fields = model._meta.concrete_fields
     defaults = _defaults(model, now)
     values = [{**defaults, **row.__dict__} for row in rows]
-    names = [f.attname for f in fields]
-    copy_rows(model, [f.column for f in fields], ([v[n] for n in names] for v in values))
+    take = itemgetter(*(f.attname for f in fields))
+    copy_rows(model, [f.column for f in fields], map(take, values))
     if not history:
         return
     historical = model.history.model
@@ -81,4 +82,6 @@ def create_rows(
             continue
         columns.append(field.column)
         names.append(field.attname)
-    copy_rows(historical, columns, ([{**extra, **v}.get(n) for n in names] for v in values))
+    base = {**dict.fromkeys(names), **extra}
+    take = itemgetter(*names)
+    copy_rows(historical, columns, (take({**base, **v}) for v in values))

@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -278,11 +279,8 @@ def _insert(model, rows: list[dict]) -> None:
         return
     fields = [f for f in model._meta.concrete_fields if f.attname in rows[0] or not f.primary_key]
     defaults = {f.attname: f.get_default() for f in fields if f.attname not in rows[0]}
-    copy_rows(
-        model,
-        [f.column for f in fields],
-        (tuple(row.get(f.attname, defaults.get(f.attname)) for f in fields) for row in rows),
-    )
+    take = itemgetter(*(f.attname for f in fields))
+    copy_rows(model, [f.column for f in fields], (take({**defaults, **row}) for row in rows))
 
 
 def _create_rows(
