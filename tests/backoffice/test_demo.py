@@ -47,15 +47,18 @@ def counts() -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
     """The demo data, loaded once for this module and rolled back after it.
 
     Each test still runs in its own savepoint (the ``db`` fixture), nested in
     the module's transaction, so that no test sees another's changes.
     """
     out = StringIO()
-    # The same fast hasher as the tests (conftest sets it per test, after this fixture).
-    fast_hashing = override_settings(PASSWORD_HASHERS=FAST_HASHERS)
+    # The same fast hasher as the tests, and the demo's import file out of the checkout
+    # (conftest sets both per test, after this fixture).
+    fast_hashing = override_settings(
+        PASSWORD_HASHERS=FAST_HASHERS, MEDIA_ROOT=tmp_path_factory.mktemp("demo-media")
+    )
     with django_db_blocker.unblock(), transaction.atomic(), fast_hashing:
         call_command("seed_demo", stdout=out)
         assert "Demo data loaded" in out.getvalue()

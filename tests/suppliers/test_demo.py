@@ -25,11 +25,14 @@ S = PurchaseOrder.Status
 
 
 @pytest.fixture(scope="module")
-def seeded(django_db_setup, django_db_blocker):
+def seeded(django_db_setup, django_db_blocker, tmp_path_factory):
     with (
         django_db_blocker.unblock(),
         transaction.atomic(),
-        override_settings(PASSWORD_HASHERS=FAST_HASHERS),
+        # the demo's import file out of the checkout (conftest's per-test MEDIA_ROOT comes later)
+        override_settings(
+            PASSWORD_HASHERS=FAST_HASHERS, MEDIA_ROOT=tmp_path_factory.mktemp("demo-media")
+        ),
     ):
         call_command("seed_demo", stdout=StringIO())
         yield

@@ -12,7 +12,10 @@ The history is replayed day by day under a simulated clock (``timezone.now``
 is patched while seeding), so that receipts, orders, transfers and delistings
 are spread over the last weeks instead of all carrying the same second — the
 dashboard and the "units sold in the 30 days before delisting" have something
-to show.
+to show. The last weeks also give the warehouse features something to show
+(``lot_tracking``, ``warehouse_operations``): a SKU pair sold by lot with an
+expiring lot, ABC classes, stock counts applied, in progress and planned,
+transfers received, in transit and draft, and an applied stock import.
 
 Deterministic (``--seed``) and safe to run twice: when the catalog already has
 products it says so and loads nothing.
@@ -49,6 +52,7 @@ from inventory import services as inventory
 from inventory.models import (
     Allocation,
     Location,
+    Lot,
     Movement,
     MovementKind,
     Stock,
@@ -60,6 +64,8 @@ from orders.models import Order
 from suppliers import services as purchasing
 from suppliers.models import PurchaseOrder, Supplier, SupplierPrice, SupplierPriceBreak
 from suppliers.selectors import replenishment_suggestions, round_order_quantity
+from warehouse import services as warehousing
+from warehouse.models import AbcClass, DiscrepancyReason, StockCount, Transfer
 
 DEMO_USERNAME = "admin"
 DEMO_PASSWORD = "stockroom-demo"  # noqa: S105 - the documented demo login
@@ -300,7 +306,8 @@ class Plan:
 class Command(BaseCommand):
     help = (
         "Load the demo data set (categories, ~200 products with variants, 2 warehouses, "
-        "suppliers, stock with ~90 days of movements, orders) through the services, and "
+        "suppliers, stock with ~90 days of movements, orders, purchase orders, lots, stock "
+        "counts, transfers, an import) through the services, and "
         f"create the demo superuser {DEMO_USERNAME!r}. Does nothing if products exist."
     )
 
@@ -325,6 +332,8 @@ class Command(BaseCommand):
         self.rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
         # Purchasing draws from its own sequence, so that it leaves the rest of the demo as it was.
         self.purchasing_rng = random.Random(seed + 1)  # noqa: S311 - demo data, not secrets
+        # So do lots, counts, transfers and the import (``warehouse_rng``).
+        self.warehouse_rng = random.Random(seed + 2)  # noqa: S311 - demo data, not secrets
         self.clock = SimulatedClock(timezone.now())
         with transaction.atomic(), mock.patch.object(timezone, "now", self.clock):
             self.replay()
@@ -334,7 +343,9 @@ class Command(BaseCommand):
                 f"{Product.objects.count()} products, {Variant.objects.count()} variants, "
                 f"{Stock.objects.count()} stock rows, {Movement.objects.count()} movements, "
                 f"{Order.objects.count()} orders, "
-                f"{PurchaseOrder.objects.count()} purchase orders."
+                f"{PurchaseOrder.objects.count()} purchase orders, "
+                f"{Lot.objects.count()} lots, {Transfer.objects.count()} transfers, "
+                f"{StockCount.objects.count()} stock counts."
             )
         )
 
@@ -389,6 +400,8 @@ class Command(BaseCommand):
                 self.customer_return()
             self.delistings(day)
             self.purchasing(day)
+            self.lot_tracking(day)
+            self.warehouse_operations(day)
         self.reviews_and_compliance()
         self.notifications_and_checks()
 
@@ -733,6 +746,7 @@ class Command(BaseCommand):
                 on_hand__gte=F("allocated") + minimum,
             )
             .exclude(variant__product=self.limited.product)
+            .exclude(variant__track_lots=True)  # moved lot by lot: see lot_tracking()
             .select_related("variant__product", "warehouse")
         )
         if warehouse is not None:
@@ -749,6 +763,7 @@ class Command(BaseCommand):
                 on_hand__lte=F("allocated") + F("reorder_point"),
             )
             .exclude(variant__product=self.limited.product)
+            .exclude(variant__track_lots=True)  # received lot by lot: see lot_tracking()
             .select_related("variant", "warehouse")
             .order_by(*NATURAL_STOCK_ORDER)
         )
@@ -982,6 +997,303 @@ class Command(BaseCommand):
             if ordered:
                 purchasing.replenishment_create_orders(stock_ids=ordered, actor=user)
 
+    # --- lots and expiry dates (F-14) -------------------------------------------------------
+
+    LOT_PRODUCT = ("素颜 Suyan", "Vitamin C serum", "Vitamin C", (("30 ml", 189), ("50 ml", 269)))
+    # Per lot: (days ago received, expiry in days after today, units of the 30 ml, of the 50 ml).
+    # The second lot is short-dated (a clearance buy): first expired first out sells it before
+    # the first lot, which came in earlier, and it raises the "expiring lot" alert.
+    LOT_RECEIPTS = ((55, 240, 24, 18), (24, 20, 12, 8), (6, 400, 36, 24))
+
+    def lot_tracking(self, day: int) -> None:
+        """A face serum sold by lot: tracking switched on before its first receipt, three
+        lots with their expiry dates, and orders that take the earliest expiry first."""
+        receipts = {received: index for index, (received, *_rest) in enumerate(self.LOT_RECEIPTS)}
+        if day == self.LOT_RECEIPTS[0][0]:
+            self.lot_variants = self.create_lot_product()
+        if day in receipts:
+            self.receive_lot(receipts[day])
+        if day == self.LOT_RECEIPTS[0][0]:
+            self.lot_stock_settings()
+            catalog.publish(
+                products=Product.objects.filter(pk=self.lot_variants[0].product_id),
+                actor=self.user,
+            )
+        if day == 12:
+            self.lot_order({0: 4, 1: 2}, final=SHIPPED, channel=STORE)
+        elif day == 1:
+            # 10 of the 30 ml: the 8 left of the short-dated lot, then 2 of the first lot.
+            self.lot_order({0: 10, 1: 3}, final=ALLOCATED, channel=MARKET)
+
+    def create_lot_product(self) -> list[Variant]:
+        """A draft product with two SKUs, created as the admin's form would, then lot
+        tracking switched on for its SKUs while they have no stock (the service refuses
+        it once they have)."""
+        brand, noun, material, sizes = self.LOT_PRODUCT
+        line = next(candidate for candidate in LINES if candidate.prefix == "SK")
+        number = sum(each.count for each in LINES) + 1  # after the generated products
+        title = f"{brand} {noun}"
+        history = {"default_user": self.user, "default_change_reason": "demo data"}
+        product = Product(
+            title=title,
+            handle=slugify(title, allow_unicode=True),
+            category=self.categories[line.path],
+            short_description=f"{noun} by {brand}, 15 % vitamin C. Use by the date on the box.",
+            description=(
+                f"{title}: a light daily serum with 15 % vitamin C. Sold by lot: every bottle "
+                "carries its batch code and expiry date, and orders ship the earliest date first."
+            ),
+            option1_name="Size",
+        )
+        bulk_create_with_history([product], Product, **history)
+        product = Product.objects.get(handle=product.handle)
+        variants = [
+            Variant(
+                product=product,
+                sku=f"{line.prefix}-{number:04d}-{code(size)}",
+                barcode=ean13(900_000 + position),
+                option1=size,
+                price=money(price - Decimal("0.10")),
+                cost=money(price * Decimal("0.42")),
+                weight_grams=60 + 40 * position,
+            )
+            for position, (size, price) in enumerate(sizes)
+        ]
+        bulk_create_with_history(variants, Variant, **history)
+        variants = list(product.variants.order_by("sku"))
+        ProductImage.objects.create(
+            product=product,
+            url=f"https://placehold.co/600x600/png?text={line.prefix}{number:04d}",
+            alt_text=title,
+        )
+        product.tags.add(
+            self.tag(Tag.Kind.BRAND, brand),
+            self.tag(Tag.Kind.MATERIAL, material),
+            self.tag(Tag.Kind.LABEL, "New arrival"),
+        )
+        for variant in variants:
+            inventory.variant_track_lots(variant, on=True, actor=self.user)
+        return variants
+
+    def receive_lot(self, index: int) -> None:
+        _received, expires_in, *quantities = self.LOT_RECEIPTS[index]
+        today = timezone.localdate()
+        expiry = timezone.localdate(self.clock.end) + timedelta(days=expires_in)
+        reference = self.next_po("GZBEAUTY")
+        for variant, quantity in zip(self.lot_variants, quantities, strict=True):
+            inventory.receive(
+                variant=variant,
+                warehouse=self.warehouses["SH"],
+                quantity=quantity,
+                actor=self.user,
+                reason=f"Goods receipt from {self.suppliers['GZBEAUTY'].name}",
+                reference=reference,
+                lot_code=f"VC{variant.option1.split()[0]}-{today:%y%m%d}",
+                expiry=expiry,
+            )
+
+    def lot_stock_settings(self) -> None:
+        """Reorder point, maximum and bin of the serum's rows, as a clerk sets them."""
+        rows = list(
+            Stock.objects.filter(variant__in=self.lot_variants).order_by(*NATURAL_STOCK_ORDER)
+        )
+        bins = list(
+            Location.objects.filter(warehouse=self.warehouses["SH"], zone=Zone.STORAGE).order_by(
+                "code"
+            )
+        )
+        for stock in rows:
+            stock.reorder_point, stock.safety_stock, stock.max_level = 12, 6, 90
+            stock.default_location = self.warehouse_rng.choice(bins)
+        bulk_update_with_history(
+            rows,
+            Stock,
+            ["reorder_point", "safety_stock", "max_level", "default_location"],
+            default_user=self.user,
+            default_change_reason="stock settings",
+        )
+
+    def lot_order(self, quantities: dict[int, int], *, final: str, channel: str) -> None:
+        rng = self.warehouse_rng
+        warehouse = self.warehouses["SH"]
+        self.order_seq += 1
+        name, login = rng.choice(CUSTOMERS)
+        order = orders.order_create(
+            number=f"SR-{timezone.now():%y%m%d}-{self.order_seq:03d}",
+            customer_name=name,
+            customer_email=f"{login}@example.com",
+            lines=[
+                orders.LineRequest(self.lot_variants[i], units, self.lot_variants[i].price)
+                for i, units in quantities.items()
+            ],
+            channel=channel,
+            shipping_address=rng.choice(ADDRESSES),
+            warehouse=warehouse,
+            actor=self.user,
+        )
+        orders.order_allocate(order=order, warehouse=warehouse, actor=self.user)
+        if final == SHIPPED:
+            orders.order_ship(
+                order=order,
+                carrier="SF Express",
+                tracking_number=f"SF{order.pk:010d}",
+                actor=self.user,
+            )
+
+    # --- stock counts, ABC classes, transfers, an import (F-16, F-17, F-50, F-61) ------------
+
+    def warehouse_operations(self, day: int) -> None:
+        """Through ``warehouse.services`` and the import runs, in the last week: a transfer
+        received with a short line, one in transit and a draft; the SKUs classified A/B/C, a
+        count of Shanghai's A class applied with two differences, a count of Guangzhou's
+        storage zone half done, the cycle counts the nightly job plans; a stock sheet
+        applied. Units move only between rows that keep well above what the orders of the
+        week pick, so that those orders are the same as without this."""
+        user, sh, gz = self.user, self.warehouses["SH"], self.warehouses["GZ"]
+        if day == 6:
+            self.received_transfer = self.transfer(
+                sh, gz, 3, "Rebalance: Guangzhou runs short of fast movers"
+            )
+            self.clock.go_to(day, hour=17)
+            warehousing.transfer_dispatch(transfer=self.received_transfer, actor=user)
+        elif day == 4:
+            self.clock.go_to(day, hour=16)
+            lines = list(self.received_transfer.lines.order_by("line_number"))
+            short = lines[1]
+            received = {line.pk: warehousing.LineReceipt(line.quantity) for line in lines}
+            received[short.pk] = warehousing.LineReceipt(
+                short.quantity - 2,
+                reason=DiscrepancyReason.SHORT,
+                note="Carton arrived re-taped: 2 units missing. Claim filed with the carrier.",
+            )
+            warehousing.transfer_receive(
+                transfer=self.received_transfer, received=received, actor=user
+            )
+        elif day == 3:
+            self.clock.go_to(day, hour=18)
+            warehousing.abc_classify()
+        elif day == 2:
+            self.applied_count(sh)
+        elif day == 1:
+            self.count_in_progress(gz)
+            in_transit = self.transfer(gz, sh, 2, "Back to Shanghai for the Tmall flagship")
+            self.clock.go_to(day, hour=18)
+            warehousing.transfer_dispatch(transfer=in_transit, actor=user)
+        elif day == 0:
+            self.transfer(sh, gz, 2, "Top-up for the Guangzhou live-stream next week")
+            self.stock_import(sh)
+            warehousing.cycle_counts_run(today=timezone.localdate(), actor=user)
+
+    def transfer(self, source: Warehouse, destination: Warehouse, count: int, note: str):
+        """A draft transfer of ``count`` SKUs with at least 20 free at the source and, where
+        there are such SKUs, 8 at the destination (so the orders of the week still find what
+        they found)."""
+        rng = self.warehouse_rng
+        stocked = {s.variant_id for s in self.free_stock(destination, minimum=8)}
+        sources = self.free_stock(source, minimum=20)
+        candidates = [s for s in sources if s.variant_id in stocked] or sources
+        picked = rng.sample(candidates, k=min(count, len(candidates)))
+        return warehousing.transfer_create(
+            source=source,
+            destination=destination,
+            lines=[warehousing.TransferLineRequest(s.variant, rng.randint(4, 10)) for s in picked],
+            note=note,
+            carrier_reference=f"DB{rng.randint(10**9, 10**10 - 1)}",
+            actor=self.user,
+        )
+
+    def applied_count(self, wh: Warehouse) -> None:
+        """The A class of ``wh`` counted in one go: every line counted, two differences with
+        their reasons, then applied."""
+        rng = self.warehouse_rng
+        self.clock.go_to(2, hour=16)
+        count = warehousing.stock_count_plan(
+            warehouse=wh,
+            scope=StockCount.Scope.ABC,
+            abc_class=AbcClass.A,
+            note="Monthly count of the fast movers",
+            actor=self.user,
+        )
+        count = warehousing.stock_count_start(count=count, actor=self.user)
+        self.clock.go_to(2, hour=18)
+        lines = list(count.lines.select_related("stock").order_by("line_number"))
+        spare = [line for line in lines if line.stock.on_hand - line.stock.allocated >= 2]
+        found_missing = (
+            (1, "Found in the returns cage, not booked back"),
+            (-1, "Not in its bin: presumed picked without a scan"),
+        )
+        differences = {
+            line.pk: difference
+            for line, difference in zip(
+                rng.sample(spare, k=min(2, len(spare))), found_missing, strict=False
+            )
+        }
+        entries = []
+        for line in lines:
+            change, reason = differences.get(line.pk, (0, ""))
+            entries.append(
+                warehousing.CountEntry(
+                    line_id=line.pk, counted=line.expected + change, reason=reason
+                )
+            )
+        warehousing.stock_count_record(count=count, entries=entries, actor=self.user)
+        self.clock.go_to(2, hour=19)
+        warehousing.stock_count_apply(count=count, actor=self.user)
+
+    def count_in_progress(self, wh: Warehouse) -> None:
+        """The storage zone of ``wh``: started, aisle A counted (one difference), the rest
+        still to do."""
+        self.clock.go_to(1, hour=16)
+        count = warehousing.stock_count_plan(
+            warehouse=wh,
+            scope=StockCount.Scope.ZONE,
+            zone=Zone.STORAGE,
+            note="Wall-to-wall count of the storage racks, aisle by aisle",
+            actor=self.user,
+        )
+        count = warehousing.stock_count_start(count=count, actor=self.user)
+        self.clock.go_to(1, hour=17)
+        lines = count.lines.order_by("line_number")
+        aisle_a = list(lines.filter(stock__default_location__code__startswith="A-"))
+        aisle_a = aisle_a or list(lines[: max(1, lines.count() // 3)])
+        over = self.warehouse_rng.choice(aisle_a)
+        warehousing.stock_count_record(
+            count=count,
+            entries=[
+                warehousing.CountEntry(
+                    line_id=line.pk,
+                    counted=line.expected + (2 if line is over else 0),
+                    reason="Two units on the wrong shelf (belong here)" if line is over else "",
+                )
+                for line in aisle_a
+            ],
+            actor=self.user,
+        )
+
+    def stock_import(self, wh: Warehouse) -> None:
+        """A five-row stock sheet (mode "add"): stock back from a pop-up store, one item
+        written off; checked, then applied by the demo superuser."""
+        from backoffice.spreadsheets.runs import import_run_confirm, import_run_start
+
+        rng = self.warehouse_rng
+        self.clock.go_to(0, hour=17)
+        picked = rng.sample(self.free_stock(wh, minimum=5), k=5)
+        rows = ["sku,warehouse,quantity,reason"]
+        for index, stock in enumerate(sorted(picked, key=lambda s: s.variant.sku)):
+            if index == 2:
+                rows.append(f"{stock.variant.sku},{wh.code},-1,Display sample: soiled")
+            else:
+                quantity = rng.choice((2, 3, 4, 6))
+                rows.append(f"{stock.variant.sku},{wh.code},{quantity},Back from the pop-up store")
+        run = import_run_start(
+            kind="stock",
+            name="popup-store-returns.csv",
+            data=("\n".join(rows) + "\n").encode(),
+            options={"mode": "add"},
+            actor=self.user,
+        )
+        import_run_confirm(run=run, actor=self.user)
+
     # --- orders ---------------------------------------------------------------------------
 
     def place_order(self, days_ago: int, final: str, channel: str, priority: str) -> None:
@@ -1068,6 +1380,7 @@ class Command(BaseCommand):
             )
             .exclude(Exists(held))
             .exclude(tags__name__in=("New arrival", "Limited edition"))
+            .exclude(variants__track_lots=True)
             .distinct()
             .order_by("handle")
         )
