@@ -145,6 +145,26 @@ def test_every_stock_row_agrees_with_its_ledger_and_allocations(seeded, db):
     assert Allocation.objects.filter(quantity__gt=0).exists(), "open orders hold stock"
 
 
+def test_lots_counts_transfers_and_an_import_are_there_to_see(seeded, db):
+    from backoffice.models import ImportRun
+    from inventory.models import LotStock, Movement, StockAlert
+    from warehouse.models import StockCount, Transfer
+
+    lots = LotStock.objects.filter(on_hand__gt=0)
+    assert lots.values("lot__variant").distinct().count() == 2
+    assert Movement.objects.filter(kind="shipment", lot__isnull=False).exists()
+    assert StockAlert.objects.filter(kind="expiring", resolved_at__isnull=True).count() == 2
+    statuses = set(StockCount.objects.values_list("status", flat=True))
+    assert {"applied", "counting", "planned"} <= statuses
+    assert set(Transfer.objects.values_list("status", flat=True)) == {
+        "received",
+        "in_transit",
+        "draft",
+    }
+    assert list(ImportRun.objects.values_list("kind", "status")) == [("stock", "applied")]
+    assert Movement.objects.filter(reference__startswith="IMP-000001/row").count() == 5
+
+
 def test_running_it_again_changes_nothing(seeded, db):
     before = counts()
     out = StringIO()
