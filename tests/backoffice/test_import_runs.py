@@ -61,6 +61,9 @@ class WarehouseSheet(base.Importer):
 def sheet(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     settings.IMPORT_BACKGROUND_THREADS = False
+    # The background work runs where the test can call it (test_worker.py runs a real
+    # worker), also when a broker is configured.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     base.load_importers()
     base.REGISTRY[WarehouseSheet.kind] = WarehouseSheet
     WarehouseSheet.seen_progress = []
