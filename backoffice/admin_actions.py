@@ -126,3 +126,41 @@ def admin_link(obj) -> str:
     opts = obj._meta
     url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
     return format_html('<a href="{}">{}</a>', url, obj)
+
+
+class LinesThroughServicesMixin:
+    """A document with lines (purchase order, transfer) created and edited by its services.
+
+    The admin's form and line formset only collect the input: a new document is
+    made by ``create_document`` and the lines of a draft are replaced by
+    ``update_draft``, so the services' rules apply here as at every other door.
+    Set ``lines_formset_class`` (its ``requests()`` gives the lines) and
+    implement ``create_document(request, data, lines)``,
+    ``update_draft(request, document, lines)`` and ``is_draft(document)``.
+    """
+
+    lines_formset_class: type | None = None
+
+    def create_document(self, request, data: dict, lines: list):
+        raise NotImplementedError
+
+    def update_draft(self, request, document, lines: list) -> None:
+        raise NotImplementedError
+
+    def is_draft(self, document) -> bool:
+        raise NotImplementedError
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        lines = next(fs for fs in formsets if isinstance(fs, self.lines_formset_class))
+        if not change:
+            document = self.create_document(request, form.cleaned_data, lines.requests())
+            form.instance.pk = document.pk
+            form.instance.refresh_from_db()
+        elif self.is_draft(form.instance) and lines.has_changed():
+            self.update_draft(request, form.instance, lines.requests())
+        for formset in formsets:  # saved by the services, not by the formsets
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []

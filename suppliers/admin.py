@@ -36,7 +36,14 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.admin_actions import admin_link, each, form_action, only_one, refused
+from backoffice.admin_actions import (
+    LinesThroughServicesMixin,
+    admin_link,
+    each,
+    form_action,
+    only_one,
+    refused,
+)
 from backoffice.admin_permissions import RefuseUnavailableActionsMixin, requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SkuSearchMixin, matching_variant_ids
@@ -440,7 +447,11 @@ def _line_sum(expression, output):
 
 @admin.register(PurchaseOrder)
 class PurchaseOrderAdmin(
-    RefuseUnavailableActionsMixin, SheetImportMixin, SafeExportMixin, SimpleHistoryAdmin
+    RefuseUnavailableActionsMixin,
+    LinesThroughServicesMixin,
+    SheetImportMixin,
+    SafeExportMixin,
+    SimpleHistoryAdmin,
 ):
     resource_classes = [PurchaseOrderLineResource]
     list_display = [
@@ -560,30 +571,23 @@ class PurchaseOrderAdmin(
         return f"{obj._accepted} / {obj._ordered}"
 
     # Orders are written through the services, as by every other door.
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
+    lines_formset_class = PurchaseOrderLineFormSet
 
-    def save_related(self, request, form, formsets, change):
-        lines_formset = next(fs for fs in formsets if isinstance(fs, PurchaseOrderLineFormSet))
-        if not change:
-            data = form.cleaned_data
-            order = services.purchase_order_create(
-                supplier=data["supplier"],
-                warehouse=data["warehouse"],
-                lines=lines_formset.requests(),
-                note=data.get("note") or "",
-                supplier_reference=data.get("supplier_reference") or "",
-                actor=request.user,
-            )
-            form.instance.pk = order.pk
-            form.instance.refresh_from_db()
-        elif form.instance.status == PurchaseOrder.Status.DRAFT and lines_formset.has_changed():
-            services.purchase_order_update_draft(
-                order=form.instance, lines=lines_formset.requests(), actor=request.user
-            )
-        for formset in formsets:  # saved by the services, not by the formsets
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    def create_document(self, request, data, lines):
+        return services.purchase_order_create(
+            supplier=data["supplier"],
+            warehouse=data["warehouse"],
+            lines=lines,
+            note=data.get("note") or "",
+            supplier_reference=data.get("supplier_reference") or "",
+            actor=request.user,
+        )
+
+    def update_draft(self, request, document, lines):
+        services.purchase_order_update_draft(order=document, lines=lines, actor=request.user)
+
+    def is_draft(self, document):
+        return document.status == PurchaseOrder.Status.DRAFT
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}

@@ -25,7 +25,14 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from backoffice.admin_actions import admin_link, each, form_action, only_one, refused
+from backoffice.admin_actions import (
+    LinesThroughServicesMixin,
+    admin_link,
+    each,
+    form_action,
+    only_one,
+    refused,
+)
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SkuSearchMixin
@@ -581,7 +588,7 @@ class TransferLineInline(admin.TabularInline):
 
 
 @admin.register(Transfer)
-class TransferAdmin(SimpleHistoryAdmin):
+class TransferAdmin(LinesThroughServicesMixin, SimpleHistoryAdmin):
     form = TransferForm
     change_form_template = "admin/warehouse/document_change_form.html"
     list_display = [
@@ -674,30 +681,23 @@ class TransferAdmin(SimpleHistoryAdmin):
         return obj.units_in_transit
 
     # Transfers are written through the services, as by every other door.
-    def save_model(self, request, obj, form, change):
-        if change:
-            super().save_model(request, obj, form, change)
+    lines_formset_class = TransferLineFormSet
 
-    def save_related(self, request, form, formsets, change):
-        lines = next(fs for fs in formsets if isinstance(fs, TransferLineFormSet))
-        if not change:
-            data = form.cleaned_data
-            transfer = services.transfer_create(
-                source=data["source"],
-                destination=data["destination"],
-                lines=lines.requests(),
-                note=data.get("note") or "",
-                carrier_reference=data.get("carrier_reference") or "",
-                actor=request.user,
-            )
-            form.instance.pk = transfer.pk
-            form.instance.refresh_from_db()
-        elif form.instance.status == Transfer.Status.DRAFT and lines.has_changed():
-            services.transfer_update_draft(
-                transfer=form.instance, lines=lines.requests(), actor=request.user
-            )
-        for formset in formsets:  # saved by the services, not by the formsets
-            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+    def create_document(self, request, data, lines):
+        return services.transfer_create(
+            source=data["source"],
+            destination=data["destination"],
+            lines=lines,
+            note=data.get("note") or "",
+            carrier_reference=data.get("carrier_reference") or "",
+            actor=request.user,
+        )
+
+    def update_draft(self, request, document, lines):
+        services.transfer_update_draft(transfer=document, lines=lines, actor=request.user)
+
+    def is_draft(self, document):
+        return document.status == Transfer.Status.DRAFT
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         extra_context = extra_context or {}
