@@ -249,7 +249,7 @@ class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "can_cancel": may_apply and run.status == run.Status.PREVIEWED,
             "can_resume": may_apply
             and run.background
-            and run.status in (run.Status.CHECKING, run.Status.QUEUED),
+            and run.status in (run.Status.CHECKING, run.Status.QUEUED, run.Status.APPLYING),
             "is_result": run.status in (run.Status.APPLIED, run.Status.FAILED),
         }
         return TemplateResponse(request, "admin/stockroom/importrun_detail.html", context)

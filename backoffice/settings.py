@@ -326,6 +326,8 @@ IMPORT_BACKGROUND_BYTES = env_int("IMPORT_BACKGROUND_BYTES", 256 * 1024)
 # Without a broker (the embedded default) a background import runs in a thread of the
 # web process, so that the request still returns at once.
 IMPORT_BACKGROUND_THREADS = env_bool("IMPORT_BACKGROUND_THREADS", True)
+# SQLite only (no row locks): a run still "applying" after this long lost its worker.
+IMPORT_STALE_SECONDS = env_int("IMPORT_STALE_SECONDS", 3600)
 
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
 if LOG_FORMAT not in ("json", "text"):

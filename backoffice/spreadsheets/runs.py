@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.files.base import ContentFile
-from django.db import close_old_connections, transaction
+from django.db import OperationalError, close_old_connections, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from kombu.exceptions import KombuError
@@ -220,16 +221,41 @@ def import_run_confirm(*, run: ImportRun, actor: Any) -> ImportRun:
     return run
 
 
+def _claim_for_apply(run_id: int) -> bool:
+    """Take a queued run, or a run left "applying" by a worker that died.
+
+    The apply holds a lock on its run row until its transaction ends, so on
+    PostgreSQL a run that is "applying" and not locked has nobody working on
+    it: its transaction was rolled back with its worker. (SQLite has no row
+    locks: there, such a run is taken over after ``IMPORT_STALE_SECONDS``.)
+    """
+    now = timezone.now()
+    if ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
+        status=ImportRun.Status.APPLYING, started_at=now
+    ):
+        return True
+    applying = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.APPLYING)
+    if connection.vendor != "postgresql":
+        stale = now - timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+        return bool(applying.filter(started_at__lt=stale).update(started_at=now))
+    try:
+        with transaction.atomic():
+            if not list(applying.select_for_update(nowait=True).values_list("pk", flat=True)):
+                return False
+            return bool(applying.update(started_at=now))
+    except OperationalError:  # locked: a worker is applying it right now
+        return False
+
+
 def import_run_apply(run_id: int) -> ImportRun | None:
     """Apply a queued run, all rows or none; a second delivery finds it claimed and returns."""
-    claimed = ImportRun.objects.filter(pk=run_id, status=ImportRun.Status.QUEUED).update(
-        status=ImportRun.Status.APPLYING, started_at=timezone.now()
-    )
-    if not claimed:
+    if not _claim_for_apply(run_id):
         return None
-    run = ImportRun.objects.get(pk=run_id)
     try:
-        report = _execute(run, dry_run=False)
+        with transaction.atomic():
+            # Held until the import commits or rolls back: see _claim_for_apply.
+            run = ImportRun.objects.select_for_update().get(pk=run_id)
+            report = _execute(run, dry_run=False)
     except Exception:
         ImportRun.objects.filter(pk=run_id).update(
             status=ImportRun.Status.FAILED, finished_at=timezone.now()
@@ -292,10 +318,12 @@ def _in_thread(run_id: int, phase: str) -> None:
 
 
 def import_run_resume(*, run: ImportRun, actor: Any) -> ImportRun:
-    """Hand a stuck background run (broker down when it was queued) to a worker again."""
+    """Hand a stuck background run to a worker again: the broker was down when it was
+    queued, or the worker applying it died (the task takes such a run over only when
+    nobody holds it, see ``_claim_for_apply``)."""
     check_permission(importer_for(run.kind), actor)
     if run.status == ImportRun.Status.CHECKING:
         _launch(run.pk, "check")
-    elif run.status == ImportRun.Status.QUEUED:
+    elif run.status in (ImportRun.Status.QUEUED, ImportRun.Status.APPLYING):
         _launch(run.pk, "apply")
     return run

@@ -319,3 +319,69 @@ def test_the_run_page_costs_the_same_queries_for_3_and_300_rows(admin_client, wi
             admin_client.get(reverse("admin:backoffice_importrun_change", args=[run.pk]))
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+# --- a worker that died while applying ----------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_left_applying_by_a_dead_worker_is_taken_over(clerk):
+    run = start(actor=clerk)
+    # The worker claimed it, then died: its transaction (and lock) went with it.
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.APPLYING)
+    from backoffice.tasks import import_run_task
+
+    assert import_run_task(run.pk, "apply") == "applied"
+    assert Warehouse.objects.count() == 3
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_run_being_applied_is_not_taken_over(clerk):
+    import threading
+
+    from django.db import connection as main_connection
+    from django.db import transaction
+
+    run = start(actor=clerk)
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.APPLYING)
+    locked, release = threading.Event(), threading.Event()
+
+    def live_worker():
+        with transaction.atomic():
+            ImportRun.objects.select_for_update().get(pk=run.pk)
+            locked.set()
+            release.wait(30)
+        from django.db import connection
+
+        connection.close()
+
+    thread = threading.Thread(target=live_worker)
+    thread.start()
+    try:
+        assert locked.wait(30)
+        assert runs.import_run_apply(run.pk) is None
+    finally:
+        release.set()
+        thread.join(30)
+    assert not Warehouse.objects.exists()
+    assert ImportRun.objects.get(pk=run.pk).status == ImportRun.Status.APPLYING
+    assert main_connection.vendor == "postgresql"
+
+
+def test_a_run_applying_for_too_long_without_a_worker_is_taken_over(clerk, settings):
+    from django.db import connection
+    from django.utils import timezone
+
+    run = start(actor=clerk)
+    ImportRun.objects.filter(pk=run.pk).update(
+        status=ImportRun.Status.APPLYING, started_at=timezone.now()
+    )
+    if connection.vendor == "sqlite":
+        # No row locks to ask: a recent "applying" run may still have its worker.
+        assert runs.import_run_apply(run.pk) is None
+        settings.IMPORT_STALE_SECONDS = 0
+    # PostgreSQL: nobody holds the run's row, so its worker is gone.
+    assert runs.import_run_apply(run.pk).status == ImportRun.Status.APPLIED
+    assert Warehouse.objects.count() == 3
