@@ -132,6 +132,7 @@ class Importer:
     that a sheet in another shop's format is recognised by its own headers.
     """
 
+    do_not_call_in_templates = True  # templates list the classes themselves
     kind: ClassVar[str]  # registry key, e.g. "products", "woocommerce"
     label: ClassVar[str]  # shown in the admin: "Products with variants (WooCommerce CSV)"
     permission: ClassVar[str]  # e.g. "catalog.import_product"

@@ -385,3 +385,13 @@ def test_a_run_applying_for_too_long_without_a_worker_is_taken_over(clerk, setti
     # PostgreSQL: nobody holds the run's row, so its worker is gone.
     assert runs.import_run_apply(run.pk).status == ImportRun.Status.APPLIED
     assert Warehouse.objects.count() == 3
+
+
+def test_a_list_with_several_sheets_asks_which_one_first(admin_client):
+    page = admin_client.get(reverse("admin:catalog_product_import_sheet"))
+    text = page.content.decode()
+    assert page.status_code == 200
+    for kind in ("products", "woocommerce", "shopify"):
+        assert f"?kind={kind}" in text
+    upload_page = admin_client.get(reverse("admin:catalog_product_import_sheet") + "?kind=shopify")
+    assert upload_page.status_code == 200 and "Variant SKU" in upload_page.content.decode()
