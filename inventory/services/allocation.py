@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from contextlib import nullcontext
 from collections.abc import Sequence
 from typing import Any
 
@@ -177,6 +178,80 @@ def _insert_allocations(rows: list[tuple[int, int]], reference: str, actor: Any)
     return allocations
 
 
+def _allocate_one_sql() -> str:
+    # One line of a SKU without lots, on PostgreSQL: the sellable check, the
+    # conditional UPDATE and the allocation row in one statement. Outside a
+    # transaction the statement is its own, so the row lock is held for the
+    # statement and its commit only, never across a round trip to the client;
+    # a duplicate reference fails the statement and nothing is written. The
+    # sellable check is an EXISTS on the row being updated (a join in FROM
+    # would be re-run for every waiter when the hot row changes under it).
+    statuses = ", ".join(f"'{status}'" for status in SELLABLE_STATUSES)
+    return (
+        f"WITH u AS (UPDATE {_table(Stock)} t "  # noqa: S608 - names and constant statuses only
+        "SET allocated = t.allocated + %s "
+        "WHERE t.variant_id = %s AND t.warehouse_id = %s "
+        "AND (t.backorders_allowed OR t.on_hand - t.allocated >= %s) "
+        f"AND EXISTS (SELECT 1 FROM {_table(Variant)} v "
+        f"JOIN {_table(Product)} p ON p.id = v.product_id "
+        f"WHERE v.id = t.variant_id AND p.status IN ({statuses}) AND NOT v.track_lots) "
+        "RETURNING t.id, t.on_hand - t.allocated AS left_over), "
+        f"a AS (INSERT INTO {_table(Allocation)} "
+        "(stock_id, reference, quantity, allocated_quantity, actor_id, created_at) "
+        "SELECT u.id, %s, %s, %s, %s, %s FROM u RETURNING id) "
+        "SELECT u.id, u.left_over, a.id FROM u CROSS JOIN a"
+    )
+
+
+def _allocate_one(line: AllocationLine, reference: str, actor: Any) -> list[Allocation] | None:
+    """The single-statement allocation of one line (PostgreSQL), or None.
+
+    None when the statement reserved nothing — a short line, a product not on
+    sale, a missing stock row, a lot-tracked SKU — and the general path is to
+    decide (and word the refusal).
+    """
+    now = timezone.now()
+    actor_id = _actor_id(actor)
+    params = [
+        line.quantity,
+        line.variant.pk,
+        line.warehouse.pk,
+        line.quantity,
+        reference,
+        line.quantity,
+        line.quantity,
+        actor_id,
+        now,
+    ]
+    try:
+        with transaction.atomic() if connection.in_atomic_block else nullcontext():
+            with connection.cursor() as cursor:
+                cursor.execute(_allocate_one_sql(), params)
+                found = cursor.fetchone()
+    except IntegrityError as error:
+        if _is_duplicate_reference(error):
+            raise InvalidOperation(ALREADY_ALLOCATED % {"reference": reference}) from None
+        raise
+    if found is None:
+        return None
+    stock_id, left_over, pk = found
+    if left_over <= 0:
+        with transaction.atomic():
+            _refresh_products([line.variant.product_id], actor)
+    allocation = Allocation(
+        id=pk,
+        stock_id=stock_id,
+        reference=reference,
+        quantity=line.quantity,
+        allocated_quantity=line.quantity,
+        actor_id=actor_id,
+        created_at=now,
+    )
+    allocation._state.adding = False
+    allocation._state.db = connection.alias
+    return [allocation]
+
+
 def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> list[Allocation]:
     """Reserve stock for ``reference``, all lines or none.
 
@@ -207,6 +282,12 @@ def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> 
         wanted[key] = wanted.get(key, 0) + line.quantity
         by_key[key] = line
 
+    # One line of a SKU without lots (as the caller knows it: the statement checks
+    # again) on PostgreSQL takes the single-statement path.
+    if len(lines) == 1 and not lines[0].variant.track_lots and connection.vendor == "postgresql":
+        allocations = _allocate_one(lines[0], reference, actor)
+        if allocations is not None:
+            return allocations
     try:
         with transaction.atomic():
             rows = _rows_for(by_key)
