@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from contextlib import nullcontext
 from collections.abc import Sequence
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import IntegrityError, connection, models, transaction
@@ -224,10 +224,10 @@ def _allocate_one(line: AllocationLine, reference: str, actor: Any) -> list[Allo
         now,
     ]
     try:
-        with transaction.atomic() if connection.in_atomic_block else nullcontext():
-            with connection.cursor() as cursor:
-                cursor.execute(_allocate_one_sql(), params)
-                found = cursor.fetchone()
+        savepoint = transaction.atomic() if connection.in_atomic_block else nullcontext()
+        with savepoint, connection.cursor() as cursor:
+            cursor.execute(_allocate_one_sql(), params)
+            found = cursor.fetchone()
     except IntegrityError as error:
         if _is_duplicate_reference(error):
             raise InvalidOperation(ALREADY_ALLOCATED % {"reference": reference}) from None
