@@ -9,7 +9,7 @@ queryset does the work in the database in one statement on both backends.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.db import connection, models
@@ -90,19 +90,23 @@ def record_history(
 STATISTICS_AFTER = 5000
 
 
-def refresh_statistics(model: type[models.Model], changed: int) -> None:
-    """ANALYZE ``model``'s table on PostgreSQL after a bulk change of ``changed`` rows.
+def refresh_statistics(model: type[models.Model], changed: int, fields: Sequence[str]) -> None:
+    """ANALYZE ``fields`` of ``model`` on PostgreSQL after a bulk change of ``changed`` rows.
 
     A bulk status change (10,000 products delisted) leaves the planner believing
     that almost no row has the new value until autovacuum comes by; the next bulk
     statement on those rows then picks a nested loop that takes seconds instead of
-    milliseconds (measured in bench/ B2). Sampling the table costs ~50 ms and sees
-    this transaction's own changes.
+    milliseconds (measured in bench/ B2). The sample sees this transaction's own
+    changes. Only the changed columns are sampled: every
+    column of the product table (its texts) costs 200 ms at 40,000 products,
+    the status column alone 30 ms.
     """
     if changed < STATISTICS_AFTER or connection.vendor != "postgresql":
         return
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        quote = connection.ops.quote_name
+        columns = ", ".join(quote(model._meta.get_field(name).column) for name in fields)
+        cursor.execute(f"ANALYZE {quote(model._meta.db_table)} ({columns})")
 
 
 # Parameters per UPDATE … FROM (VALUES …): far below PostgreSQL's 65,535 bind limit.

@@ -127,6 +127,7 @@ class Product(models.Model):
         blank=True,
         related_name="products",
         on_delete=models.PROTECT,
+        db_index=False,  # product_category_status serves it
     )
     tags = models.ManyToManyField(Tag, verbose_name=_("tags"), blank=True, related_name="products")
     short_description = models.TextField(_("short description"), blank=True)
@@ -139,7 +140,6 @@ class Product(models.Model):
         max_length=16,
         choices=ListingStatus.choices,
         default=ListingStatus.DRAFT,
-        db_index=True,
         editable=False,
     )
     delist_reason = models.CharField(
@@ -158,13 +158,23 @@ class Product(models.Model):
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # The history is read per object (by id): the copied columns need no index of
+    # their own, and each one would be written on every bulk change.
+    history = HistoricalRecords(
+        excluded_fields=["updated_at"], no_db_index=["handle", "category", "delisted_by"]
+    )
 
     class Meta:
         verbose_name = _("product")
         verbose_name_plural = _("products")
         ordering = ["-id"]
-        indexes = [models.Index(fields=["category", "status"], name="product_category_status")]
+        # Every index is written again by a status change (status is indexed, so it
+        # is never a HOT update): no LIKE twin for status, no category index beside
+        # the (category, status) one.
+        indexes = [
+            models.Index(fields=["status"], name="product_status"),
+            models.Index(fields=["category", "status"], name="product_category_status"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status=ListingStatus.DELISTED) | ~Q(delist_reason=""),
@@ -228,7 +238,7 @@ class Variant(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
-    history = HistoricalRecords()
+    history = HistoricalRecords(no_db_index=["sku", "barcode", "product"])  # see Product
 
     class Meta:
         verbose_name = _("variant")
@@ -309,7 +319,11 @@ class ListingEvent(models.Model):
         DISPOSITION = "disposition", _("Stock disposition")
 
     product = models.ForeignKey(
-        Product, verbose_name=_("product"), related_name="listing_events", on_delete=models.CASCADE
+        Product,
+        verbose_name=_("product"),
+        related_name="listing_events",
+        on_delete=models.CASCADE,
+        db_index=False,  # listingevent_product_kind serves it
     )
     kind = models.CharField(_("event"), max_length=16, choices=Kind.choices)
     reason = models.CharField(_("reason"), max_length=32, blank=True)

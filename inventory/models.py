@@ -92,7 +92,11 @@ class Stock(models.Model):
         related_name="+",
         on_delete=models.SET_NULL,
     )
-    history = HistoricalRecords(excluded_fields=["on_hand", "allocated"])
+    # Read per object (by id), like the product history: no index per copied column.
+    history = HistoricalRecords(
+        excluded_fields=["on_hand", "allocated"],
+        no_db_index=["variant", "warehouse", "default_location"],
+    )
 
     class Meta:
         verbose_name = _("stock level")
@@ -229,7 +233,11 @@ class Movement(models.Model):
     """One immutable line of the stock ledger. Sum(quantity) per stock == on hand."""
 
     stock = models.ForeignKey(
-        Stock, verbose_name=_("stock"), related_name="movements", on_delete=models.PROTECT
+        Stock,
+        verbose_name=_("stock"),
+        related_name="movements",
+        on_delete=models.PROTECT,
+        db_index=False,  # movement_stock_id (stock, id) serves it
     )
     kind = models.CharField(_("kind"), max_length=24, choices=MovementKind.choices)
     quantity = models.IntegerField(_("quantity"))
@@ -293,7 +301,11 @@ class Allocation(models.Model):
     """
 
     stock = models.ForeignKey(
-        Stock, verbose_name=_("stock"), related_name="allocations", on_delete=models.PROTECT
+        Stock,
+        verbose_name=_("stock"),
+        related_name="allocations",
+        on_delete=models.PROTECT,
+        db_index=False,  # allocation_unique_reference (stock, reference) serves it
     )
     reference = models.CharField(_("reference"), max_length=120)
     quantity = models.IntegerField(_("still allocated"))

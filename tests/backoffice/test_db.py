@@ -51,6 +51,6 @@ def test_ignore_conflicts_needs_a_filtered_selection():
 def test_statistics_are_refreshed_after_a_big_bulk_change(monkeypatch):
     monkeypatch.setattr(db, "STATISTICS_AFTER", 2)
     with CaptureQueriesContext(connection) as queries:
-        db.refresh_statistics(Product, 1)
-        db.refresh_statistics(Product, 2)
-    assert [q["sql"] for q in queries] == ['ANALYZE "catalog_product"']
+        db.refresh_statistics(Product, 1, ["status"])
+        db.refresh_statistics(Product, 2, ["status", "category"])
+    assert [q["sql"] for q in queries] == ['ANALYZE "catalog_product" ("status", "category_id")']
