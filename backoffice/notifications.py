@@ -176,7 +176,7 @@ def listing_notify(*, batch: uuid.UUID) -> int:
                 notified_at=now
             )
 
-    events.update(dispatched_at=now)
+    events.filter(dispatched_at__isnull=True).update(dispatched_at=now)
     if written:
         outbox.dispatch_on_commit(batch)
     return written

@@ -195,6 +195,32 @@ def test_delist_event_records_stock_and_recent_sales(
     assert event.dispatched_at is not None  # fanned out to the outbox in the same transaction
 
 
+def test_delist_events_of_several_products_each_have_their_own_snapshot(warehouse, admin_user):
+    products = [ProductFactory() for _ in range(3)]
+    for index, product in enumerate(products):
+        for size in range(index + 1):  # 1, 2 and 3 SKUs
+            variant = VariantFactory(product=product)
+            inventory.receive(
+                variant=variant, warehouse=warehouse, quantity=10 * (size + 1), actor=None
+            )
+    sold = products[2].variants.order_by("pk").first()
+    (allocation,) = inventory.allocate(
+        lines=[AllocationLine(sold, warehouse, 4)], reference="o1", actor=None
+    )
+    inventory.ship(allocation=allocation, actor=None, quantity=3)
+    catalog.delist(
+        products=Product.objects.filter(pk__in=[p.pk for p in products]),
+        reason="obsolete",
+        actor=admin_user,
+    )
+    events = ListingEvent.objects.filter(kind=ListingEvent.Kind.DELISTED).order_by("product_id")
+    assert [(e.product_id, e.on_hand, e.available, e.units_sold_30d) for e in events] == [
+        (products[0].pk, 10, 10, 0),
+        (products[1].pk, 30, 30, 0),
+        (products[2].pk, 57, 56, 3),
+    ]
+
+
 def test_delist_event_of_a_product_never_stocked(admin_user):
     product = ProductFactory()
     VariantFactory(product=product)
