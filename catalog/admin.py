@@ -12,6 +12,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action, report
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_list import FastRowsMixin
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_search import SKU_SEARCH_LIMIT, SkuSearchMixin, matching_variant_ids
@@ -107,7 +108,9 @@ class ListingEventInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 
 @admin.register(Product)
-class ProductAdmin(SheetImportMixin, SafeExportMixin, SkuSearchMixin, SimpleHistoryAdmin):
+class ProductAdmin(
+    FastRowsMixin, SheetImportMixin, SafeExportMixin, SkuSearchMixin, SimpleHistoryAdmin
+):
     resource_classes = [ProductVariantResource]
     has_delist_permission = requires("catalog.delist_product")
     has_restock_permission = requires("catalog.restock_product")
@@ -379,7 +382,7 @@ TRACK_LOTS_TOO_MANY = _(
 
 
 @admin.register(Variant)
-class VariantAdmin(SkuSearchMixin, SimpleHistoryAdmin):
+class VariantAdmin(FastRowsMixin, SkuSearchMixin, SimpleHistoryAdmin):
     list_display = [
         "sku",
         "product",

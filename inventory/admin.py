@@ -29,6 +29,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import form_action
 from backoffice.admin_filters import FilterSetListFilter
+from backoffice.admin_list import FastRowsMixin
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_run_now import RunNowMixin
@@ -120,7 +121,9 @@ class StockLevelFilter(FilterSetListFilter):
 
 
 @admin.register(Stock)
-class StockAdmin(SheetImportMixin, SafeExportMixin, SkuSearchMixin, SimpleHistoryAdmin):
+class StockAdmin(
+    FastRowsMixin, SheetImportMixin, SafeExportMixin, SkuSearchMixin, SimpleHistoryAdmin
+):
     resource_classes = [StockResource]
     has_adjust_permission = requires("inventory.adjust_stock")
     has_transfer_permission = requires("inventory.transfer_stock")
@@ -320,7 +323,7 @@ class StockRowColumns:
         return obj.stock.warehouse.code
 
 
-class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+class ReadOnlyAdmin(FastRowsMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
     """Rows written only by services: viewable, never added, changed or deleted here."""
 
 

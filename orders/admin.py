@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from backoffice.admin_actions import admin_link, each, form_action, only_one, refused
+from backoffice.admin_list import FastRowsMixin
 from backoffice.admin_permissions import requires
 from backoffice.admin_readonly import ReadOnlyAdminMixin
 from backoffice.admin_sheets import SheetImportMixin
@@ -88,7 +89,7 @@ class ReturnInline(ReadOnlyInline):
 
 
 @admin.register(Order)
-class OrderAdmin(SheetImportMixin, SafeExportMixin, SimpleHistoryAdmin):
+class OrderAdmin(FastRowsMixin, SheetImportMixin, SafeExportMixin, SimpleHistoryAdmin):
     resource_classes = [OrderLineResource]
     has_fulfil_permission = requires("orders.fulfil_order")
     list_display = [
@@ -115,6 +116,7 @@ class OrderAdmin(SheetImportMixin, SafeExportMixin, SimpleHistoryAdmin):
     inlines = [OrderLineInline, ShipmentInline, ReturnInline]
     show_full_result_count = False
     paginator = EstimatedCountPaginator
+    list_per_page = 50  # as products, variants and stock
     actions = [
         "review_action",
         "allocate_action",
