@@ -8,9 +8,9 @@ from django.db.models import F, Value
 from django.test.utils import CaptureQueriesContext
 
 from backoffice import db
-from catalog.models import ListingEvent, Product
+from catalog.models import ListingEvent, Product, Variant
 
-from ..factories import ProductFactory, TagFactory
+from ..factories import ProductFactory, TagFactory, VariantFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -54,3 +54,34 @@ def test_statistics_are_refreshed_after_a_big_bulk_change(monkeypatch):
         db.refresh_statistics(Product, 1, ["status"])
         db.refresh_statistics(Product, 2, ["status", "category"])
     assert [q["sql"] for q in queries] == ['ANALYZE "catalog_product" ("status", "category_id")']
+
+
+# --- any_of and reserve_ids ---------------------------------------------------------------
+
+
+def test_any_of_matches_like_in_for_text_integer_and_foreign_keys():
+    products = [ProductFactory(handle=f"any-of-{i}") for i in range(3)]
+    handles = ["any-of-0", "any-of-2", "missing", "any-of-0"]
+    assert set(Product.objects.filter(handle__any_of=handles)) == {products[0], products[2]}
+    ids = [products[1].pk, 0]
+    assert list(Product.objects.filter(pk__any_of=ids)) == [products[1]]
+    variant = VariantFactory(product=products[1])
+    assert list(Variant.objects.filter(product__any_of=[products[1].pk])) == [variant]
+
+
+def test_any_of_an_empty_list_matches_nothing():
+    ProductFactory()
+    with CaptureQueriesContext(connection) as queries:
+        assert list(Product.objects.filter(handle__any_of=[])) == []
+    assert len(queries) == 1
+
+
+@pytest.mark.postgres
+def test_reserved_ids_are_new_distinct_and_unused():
+    before = ProductFactory().pk
+    first = db.reserve_ids(Product, 3)
+    second = db.reserve_ids(Product, 2)
+    assert len(set(first + second)) == 5
+    assert min(first + second) > before
+    assert db.reserve_ids(Product, 0) == []
+    assert ProductFactory().pk > max(first + second)
