@@ -96,6 +96,7 @@ class Stock(models.Model):
     history = HistoricalRecords(
         excluded_fields=["on_hand", "allocated"],
         no_db_index=["variant", "warehouse", "default_location"],
+        user_db_constraint=False,  # see catalog.Product
     )
 
     class Meta:
@@ -243,7 +244,7 @@ class Movement(models.Model):
     quantity = models.IntegerField(_("quantity"))
     on_hand_after = models.IntegerField(_("on hand after"))
     reason = models.CharField(_("reason"), max_length=255, blank=True)
-    reference = models.CharField(_("reference"), max_length=120, blank=True, db_index=True)
+    reference = models.CharField(_("reference"), max_length=120, blank=True)
     # The lot moved, for every movement of a lot-tracked SKU (one movement per lot).
     lot = models.ForeignKey(
         Lot,
@@ -252,6 +253,7 @@ class Movement(models.Model):
         blank=True,
         related_name="movements",
         on_delete=models.PROTECT,
+        db_index=False,  # movement_lot: the movements that have one
     )
     batch = models.UUIDField(_("operation"), null=True, blank=True, db_index=True)
     actor = models.ForeignKey(
@@ -270,9 +272,13 @@ class Movement(models.Model):
         verbose_name = _("stock movement")
         verbose_name_plural = _("stock movements")
         ordering = ["-id"]
+        # Every movement writes each of these: references are looked up whole (no
+        # LIKE twin), and most movements have no lot (a partial index).
         indexes = [
             models.Index(fields=["stock", "id"], name="movement_stock_id"),
             models.Index(fields=["kind", "created_at"], name="movement_kind_created"),
+            models.Index(fields=["reference"], name="movement_reference"),
+            models.Index(fields=["lot"], name="movement_lot", condition=Q(lot__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=~Q(quantity=0), name="movement_quantity_not_zero"),

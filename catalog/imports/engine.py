@@ -618,7 +618,14 @@ class CatalogWriter:
         ]
         if not lines:
             return {}
-        result = stock_import(rows=lines, mode="set", reference=self.reference, actor=self.actor)
+        result = stock_import(
+            rows=lines,
+            mode="set",
+            reference=self.reference,
+            actor=self.actor,
+            # A new product's status was set from these levels when it was created.
+            settled_products={plan.product.pk for plan in plans if plan.new},
+        )
         names = {"quantity": "stock", "warehouse": "warehouse", "sku": "sku"}
         for refusal in result.refused:
             self.error(refusal.row, names.get(refusal.field, refusal.field), refusal.message)

@@ -10,7 +10,7 @@ per call whatever the number of rows (the importers call it once per chunk).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -109,6 +109,7 @@ def stock_import(
     mode: str,
     reference: str,
     actor: Any,
+    settled_products: Collection[int] = (),
 ) -> StockImportResult:
     """Set (``mode="set"``) or change (``mode="add"``) stock levels from sheet rows.
 
@@ -128,6 +129,10 @@ def stock_import(
     on PostgreSQL), and the sold-out / back-in-stock status of the products
     touched. Rows that change nothing write nothing. A constant number of
     statements whatever the number of rows.
+
+    ``settled_products``: products whose listing status the caller has just
+    set from these same levels (products created by a catalog import, see
+    ``catalog.imports.engine``); their status is not looked at again.
     """
     if mode not in MODES:
         raise InvalidOperation(UNKNOWN_MODE % {"mode": mode})
@@ -263,6 +268,7 @@ def stock_import(
     _insert(Movement, movements)
     update_rows(Stock, ["on_hand"], levels)
     result.movements = len(movements)
+    products.difference_update(settled_products)
     if products:
         listing_refresh_sold_out(
             products=Product.objects.filter(pk__any_of=sorted(products)), actor=actor
