@@ -185,6 +185,19 @@ def test_sold_out_and_back_in_stock_follow_the_levels(skus, warehouse, admin_use
     assert product.status == ListingStatus.ON_SALE
 
 
+def test_settled_products_keep_the_status_their_caller_gave_them(skus, warehouse, admin_user):
+    a, b, _c = skus
+    product = a.product
+    rows = [(2, a.pk, warehouse.pk, 0), (3, b.pk, warehouse.pk, 2)]
+    with CaptureQueriesContext(connection) as settled:
+        stock_import(
+            rows=rows, mode="set", reference="X", actor=admin_user, settled_products={product.pk}
+        )
+    product.refresh_from_db()
+    assert product.status == ListingStatus.ON_SALE  # not looked at again
+    assert not any("catalog_listingevent" in q["sql"] for q in settled)
+
+
 def test_the_service_costs_the_same_queries_for_10_and_100_rows(warehouse, admin_user):
     product = ProductFactory()
     variants = [VariantFactory(product=product, sku=f"Q{n}") for n in range(110)]
