@@ -155,6 +155,7 @@ class Product(models.Model):
         related_name="+",
         on_delete=models.SET_NULL,
         editable=False,
+        db_index=False,  # never looked up; written by every bulk delist
     )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
