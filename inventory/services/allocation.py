@@ -161,21 +161,26 @@ def _insert_allocations(rows: list[tuple[int, int]], reference: str, actor: Any)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         ids = [row[0] for row in cursor.fetchall()]
-    allocations = []
-    for pk, (stock_id, quantity) in zip(ids, rows, strict=True):
-        allocation = Allocation(
-            id=pk,
-            stock_id=stock_id,
-            reference=reference,
-            quantity=quantity,
-            allocated_quantity=quantity,
-            actor_id=actor_id,
-            created_at=now,
-        )
-        allocation._state.adding = False
-        allocation._state.db = connection.alias
-        allocations.append(allocation)
-    return allocations
+    return [
+        _stored(pk, stock_id, reference, quantity, actor_id, now)
+        for pk, (stock_id, quantity) in zip(ids, rows, strict=True)
+    ]
+
+
+def _stored(pk, stock_id, reference, quantity, actor_id, now) -> Allocation:
+    """The instance of an allocation row just inserted with plain SQL."""
+    allocation = Allocation(
+        id=pk,
+        stock_id=stock_id,
+        reference=reference,
+        quantity=quantity,
+        allocated_quantity=quantity,
+        actor_id=actor_id,
+        created_at=now,
+    )
+    allocation._state.adding = False
+    allocation._state.db = connection.alias
+    return allocation
 
 
 def _allocate_one_sql() -> str:
@@ -238,18 +243,7 @@ def _allocate_one(line: AllocationLine, reference: str, actor: Any) -> list[Allo
     if left_over <= 0:
         with transaction.atomic():
             _refresh_products([line.variant.product_id], actor)
-    allocation = Allocation(
-        id=pk,
-        stock_id=stock_id,
-        reference=reference,
-        quantity=line.quantity,
-        allocated_quantity=line.quantity,
-        actor_id=actor_id,
-        created_at=now,
-    )
-    allocation._state.adding = False
-    allocation._state.db = connection.alias
-    return [allocation]
+    return [_stored(pk, stock_id, reference, line.quantity, actor_id, now)]
 
 
 def allocate(*, lines: Sequence[AllocationLine], reference: str, actor: Any) -> list[Allocation]:
