@@ -45,7 +45,9 @@ from .lots import consume_allocation_lots, lots_available, pick_lots, reserve_lo
 # product status, the allocation rows, and the conditional UPDATE. RETURNING is
 # understood by PostgreSQL and SQLite >= 3.35. A lot-tracked SKU (rare, and known
 # from the first statement) adds three statements for all its lines together:
-# its lot rows locked, reserved, and recorded on the allocations.
+# its lot rows locked, reserved, and recorded on the allocations. One line of a
+# SKU without lots on PostgreSQL — the common case: an order allocates line by
+# line — is a single statement instead (``_allocate_one``).
 
 
 def _table(model) -> str:
