@@ -202,6 +202,22 @@ def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tupl
     return written
 
 
+def array_literal(values: list) -> str | None:
+    """``values`` as the text of a PostgreSQL array (``{1,2}``, ``{"a","b"}``) when they are
+    all integers or all strings; None otherwise.
+
+    Cast in SQL (``%s::integer[]``), the text is one string for the driver to quote,
+    where a list is adapted value by value in Python (a third of the time an import
+    chunk spends sending its lookups).
+    """
+    if all(type(value) is int for value in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    if all(type(value) is str for value in values):
+        quoted = (v.replace("\\", "\\\\").replace('"', '\\"') for v in values)
+        return '{"' + '","'.join(quoted) + '"}'
+    return None
+
+
 class AnyOf(models.Lookup):
     """``field__any_of=[…]``: ``field IN (SELECT unnest(%s))`` with the list as one array
     parameter on PostgreSQL, ``IN (…)`` elsewhere.
@@ -228,7 +244,8 @@ class AnyOf(models.Lookup):
             # takes ANY for a filter and scans the table (100,000 SKUs: 35 ms), while
             # the subquery is probed through the index (7 ms).
             array = f"{field.cast_db_type(connection)}[]"
-            return f"{lhs} IN (SELECT unnest(%s::{array}))", [*params, values]
+            literal = array_literal(values)
+            return f"{lhs} IN (SELECT unnest(%s::{array}))", [*params, literal or values]
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*params, *values]
 
 

@@ -69,6 +69,27 @@ def test_any_of_matches_like_in_for_text_integer_and_foreign_keys():
     assert list(Variant.objects.filter(product__any_of=[products[1].pk])) == [variant]
 
 
+def test_any_of_matches_text_with_quotes_backslashes_braces_and_separators():
+    odd = ['say "hi"', "back\\slash", "{brace}", "a,b", " spaced ", "", "NULL", "ünï", "end\\"]
+    variants = [VariantFactory(sku=f"AO-{n}", barcode=value or None) for n, value in enumerate(odd)]
+    skus = [f"AO-{n}" for n in range(len(odd))]
+    for value, variant in zip(odd, variants, strict=True):
+        if value:
+            assert list(Variant.objects.filter(barcode__any_of=[value, "x"])) == [variant]
+    assert list(Variant.objects.filter(barcode__any_of=["NULL"])) == [variants[6]]
+    assert Variant.objects.filter(sku__any_of=skus).count() == len(odd)
+    assert list(Variant.objects.filter(barcode__any_of=["say"])) == []
+
+
+def test_any_of_values_are_converted_by_the_field_and_only_plain_ones_become_a_literal():
+    assert db.array_literal([1, 2, 3]) == "{1,2,3}"
+    assert db.array_literal(['a"b', "c\\d"]) == '{"a\\"b","c\\\\d"}'
+    assert db.array_literal([1, "2"]) is None
+    assert db.array_literal([True, 2]) is None
+    product = ProductFactory()
+    assert list(Product.objects.filter(pk__any_of=[str(product.pk), product.pk])) == [product]
+
+
 def test_any_of_an_empty_list_matches_nothing():
     ProductFactory()
     with CaptureQueriesContext(connection) as queries:
