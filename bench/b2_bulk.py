@@ -8,11 +8,10 @@ from django.contrib.auth import get_user_model
 from django.db import connection, reset_queries
 from django.test.utils import CaptureQueriesContext
 
-from backoffice.models import OutboxMessage
 from catalog import services as catalog
-from catalog.models import ListingEvent, Product
+from catalog.models import Product
 from inventory import services as inventory
-from inventory.models import Movement, Stock, Warehouse
+from inventory.models import Warehouse
 
 BULK = 10_000
 SAMPLE = 300  # products timed one by one for the loop baseline, scaled to BULK
@@ -45,24 +44,7 @@ def _loop(ids: list[int], call) -> tuple[float, int]:
     return elapsed * scale, int(statements[0] * scale)
 
 
-def _vacuum() -> None:
-    # Earlier runs (and the loops below) leave dead rows in the tables written
-    # here; autovacuum would clean them up at a moment of its choosing, in the
-    # middle of a measurement. Start every run from tables as autovacuum leaves them.
-    if connection.vendor != "postgresql":
-        return
-    tables = [
-        model._meta.db_table
-        for model in (Product, Product.history.model, ListingEvent, Stock, Movement, OutboxMessage)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "VACUUM (ANALYZE) " + ", ".join(connection.ops.quote_name(t) for t in tables)
-        )
-
-
 def run() -> list[dict]:
-    _vacuum()
     actor, _created = get_user_model().objects.get_or_create(username="bench")
     warehouse = Warehouse.objects.order_by("pk").first()
     ids = list(

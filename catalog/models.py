@@ -203,7 +203,9 @@ class Variant(models.Model):
         Product, verbose_name=_("product"), related_name="variants", on_delete=models.CASCADE
     )
     sku = models.CharField(_("SKU"), max_length=64, unique=True)
-    barcode = models.CharField(_("barcode"), max_length=64, null=True, blank=True, unique=True)
+    # Unique by a constraint, not unique=True: barcodes are looked up whole, and
+    # unique=True would add a second (LIKE) index that every new SKU writes.
+    barcode = models.CharField(_("barcode"), max_length=64, null=True, blank=True)
     option1 = models.CharField(_("option 1"), max_length=80, blank=True)
     option2 = models.CharField(_("option 2"), max_length=80, blank=True)
     option3 = models.CharField(_("option 3"), max_length=80, blank=True)
@@ -253,6 +255,7 @@ class Variant(models.Model):
         verbose_name_plural = _("variants")
         ordering = ["product_id", "id"]
         constraints = [
+            models.UniqueConstraint(fields=["barcode"], name="variant_unique_barcode"),
             models.CheckConstraint(condition=Q(price__gte=0), name="variant_price_not_negative"),
             models.CheckConstraint(
                 condition=Q(cost__isnull=True) | Q(cost__gte=0), name="variant_cost_not_negative"

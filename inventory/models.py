@@ -70,8 +70,13 @@ class Location(models.Model):
 class Stock(models.Model):
     """The level of one SKU in one warehouse."""
 
+    # No index of its own: stock_unique_sku_warehouse (variant, warehouse) serves it.
     variant = models.ForeignKey(
-        "catalog.Variant", verbose_name=_("SKU"), related_name="stocks", on_delete=models.PROTECT
+        "catalog.Variant",
+        verbose_name=_("SKU"),
+        related_name="stocks",
+        on_delete=models.PROTECT,
+        db_index=False,
     )
     warehouse = models.ForeignKey(
         Warehouse, verbose_name=_("warehouse"), related_name="stocks", on_delete=models.PROTECT
@@ -91,6 +96,7 @@ class Stock(models.Model):
         blank=True,
         related_name="+",
         on_delete=models.SET_NULL,
+        db_index=False,  # the partial index below: most rows have no default bin
     )
     # Read per object (by id), like the product history: no index per copied column.
     history = HistoricalRecords(
@@ -103,6 +109,13 @@ class Stock(models.Model):
         verbose_name = _("stock level")
         verbose_name_plural = _("stock levels")
         ordering = ["variant_id", "warehouse_id"]
+        indexes = [
+            models.Index(
+                fields=["default_location"],
+                name="stock_default_location",
+                condition=Q(default_location__isnull=False),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["variant", "warehouse"], name="stock_unique_sku_warehouse"
