@@ -4,7 +4,8 @@
         .venv/bin/python -m bench.run --skus 100000 --movements 1000000
 
 Generates the data set first when the database has fewer SKUs than asked
-(``manage.py generate_data``), then runs:
+(``manage.py generate_data``), then runs, each from a vacuumed database
+(``bench.tables.vacuum``):
 
 - B1 admin changelists: queries per page and server time p50/p95 through the
   Django test client, default and filtered/searched, against a plain
