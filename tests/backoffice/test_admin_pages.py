@@ -180,3 +180,31 @@ def test_search_by_sku_prefix_and_barcode_without_scanning_joins(admin_client, a
         ]
         assert names == expected, (url, term, names)
         assert not any("DISTINCT" in q["sql"] for q in queries), url
+
+
+def test_a_barcode_taken_by_another_sku_is_refused_by_the_variant_form(admin_client):
+    taken = VariantFactory(barcode="4006381333931")
+    other = VariantFactory(barcode=None)
+    url = reverse("admin:catalog_variant_change", args=[other.pk])
+    form = {
+        "product": other.product_id,
+        "sku": other.sku,
+        "barcode": "4006381333931",
+        "option1": "",
+        "option2": "",
+        "option3": "",
+        "price": "10.00",
+        "is_active": "on",
+        "stocks-TOTAL_FORMS": "0",
+        "stocks-INITIAL_FORMS": "0",
+    }
+    response = admin_client.post(url, form)
+    assert response.status_code == 200
+    assert "Variant with this Barcode already exists." in response.content.decode()
+    other.refresh_from_db()
+    assert other.barcode is None and taken.barcode == "4006381333931"
+    # Several SKUs may have no barcode at all.
+    form["barcode"] = ""
+    response = admin_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert VariantFactory(barcode=None).barcode is None
