@@ -251,3 +251,59 @@ class AnyOf(models.Lookup):
 
 models.Field.register_lookup(AnyOf)
 models.ForeignObject.register_lookup(AnyOf)  # foreign keys keep their own lookups
+
+
+class ChecksInBackground:
+    """The deferred constraint checks of rows written so far, run by PostgreSQL while
+    Python goes on.
+
+    Django's foreign keys are ``DEFERRABLE INITIALLY DEFERRED``: every row written
+    queues a check (is the row it points at there?) that COMMIT runs, one after
+    another, while the client waits — 2.6 s of a 100,000-row import (bench/ B4). A
+    writer that works in chunks calls ``start()`` after writing one: the checks
+    queued so far are sent in pipeline mode (``SET CONSTRAINTS ALL IMMEDIATE``, then
+    back to ``DEFERRED``) without waiting for the answer, and the database runs them
+    while Python reads the next chunk. ``wait()``, before the next write, collects
+    the answer: a failed check raises ``IntegrityError`` there, the transaction is
+    aborted and the import is rolled back, as COMMIT would have done.
+
+    Only statements go through the connection until ``wait()``; a query in between
+    works, but waits for the checks first. ``close()`` (or the ``with`` block) leaves
+    pipeline mode whatever happens. Does nothing on other databases.
+    """
+
+    def __init__(self) -> None:
+        self._pipeline = None
+
+    def start(self) -> None:
+        self.wait()
+        if connection.vendor != "postgresql":
+            return
+        connection.ensure_connection()
+        pipeline = connection.connection.pipeline()
+        pipeline.__enter__()
+        self._pipeline = pipeline
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+    def wait(self) -> None:
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            with connection.wrap_database_errors:
+                pipeline.__exit__(None, None, None)
+
+    def close(self, error: BaseException | None = None) -> None:
+        """Leave pipeline mode; after ``error``, a failed check is not raised over it."""
+        if error is None:
+            self.wait()
+            return
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is not None:
+            pipeline.__exit__(type(error), error, error.__traceback__)
+
+    def __enter__(self) -> ChecksInBackground:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self.close(exc)

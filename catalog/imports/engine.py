@@ -45,7 +45,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.db import copy_rows, record_history, update_rows
+from backoffice.db import ChecksInBackground, copy_rows, record_history, update_rows
 from backoffice.errors import DomainError
 from backoffice.spreadsheets.base import Report
 from inventory.models import Warehouse
@@ -146,7 +146,7 @@ class CatalogWriter:
         progress: Callable[[int], None],
         columns: dict[str, str] | None = None,
         create_categories: bool = False,
-        chunk_rows: int = CHUNK_ROWS,
+        chunk_rows: int | None = None,
     ) -> None:
         self.report = report
         self.actor = actor
@@ -154,7 +154,7 @@ class CatalogWriter:
         self.progress = progress
         self.columns = columns or {}
         self.create_categories = create_categories
-        self.chunk_rows = chunk_rows
+        self.chunk_rows = chunk_rows or CHUNK_ROWS
         self.done = 0
         self._pending: list[ProductIn] = []
         self._pending_rows = 0
@@ -168,6 +168,13 @@ class CatalogWriter:
         self._notes: dict[str, list[int]] = {}
         self._sold_out = 0
         self.history_reason = f"import {reference}".strip()[:100]
+        self._checks = ChecksInBackground()
+
+    def __enter__(self) -> CatalogWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        self._checks.close(exc)
 
     # --- what importers call ---------------------------------------------------------------
 
@@ -241,12 +248,18 @@ class CatalogWriter:
     def flush(self) -> None:
         products, self._pending, self._pending_rows = self._pending, [], 0
         if products:
-            self._write(products)
+            self._checks.wait()
+            plans, stock = self._write(products)
+            # The database checks this chunk's keys while the report is written and the
+            # next chunk is read.
+            self._checks.start()
+            self._report(products, plans, stock)
             self.done += sum(p.row_count for p in products)
         self.progress(self.done)
 
     def finish(self) -> None:
         self.flush()
+        self._checks.wait()
         for note, rows in self._notes.items():
             shown = ", ".join(str(r) for r in rows[:20]) + (", …" if len(rows) > 20 else "")
             self.report.warn(NOTE_ROWS % {"note": note, "rows": shown})
@@ -306,7 +319,8 @@ class CatalogWriter:
 
     # --- one chunk -----------------------------------------------------------------------
 
-    def _write(self, products: list[ProductIn]) -> None:
+    def _write(self, products: list[ProductIn]) -> tuple[dict[int, _Plan], dict[int, Any]]:
+        """Check and write a chunk; its plans (by ``id`` of the source) and stock outcomes."""
         existing = {
             p.handle: p for p in Product.objects.filter(handle__any_of=[p.handle for p in products])
         }
@@ -340,12 +354,11 @@ class CatalogWriter:
             if plan is not None:
                 plans.append(plan)
         if not plans:
-            self._report(products, {}, {})
-            return
+            return {}, {}
         self._diff_links(plans)
         self._save(plans)
         stock = self._stock(plans)
-        self._report(products, {id(p.source): p for p in plans}, stock)
+        return {id(p.source): p for p in plans}, stock
 
     def _check(
         self,

@@ -162,41 +162,41 @@ class ProductSheetImporter(Importer):
             self._run(rows, report=report, progress=progress)
 
     def _run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
-        writer = CatalogWriter(
+        with CatalogWriter(
             report=report,
             actor=self.actor,
             reference=self.reference,
             progress=progress,
             create_categories=bool(self.options.get("create_categories")),
-        )
-        self._readers: list | None = None
-        current: ProductIn | None = None
-        first: dict[str, str] = {}
-        checked_permission = False
-        for row in rows:
-            if not checked_permission:
-                checked_permission = True
-                self._check_stock_permission(row, report)
-            handle = row.cells.get("handle", "")
-            if not handle:
-                writer.error(row.number, "handle", VALUE_REQUIRED)
-                continue
-            if current is None or handle != current.handle:
-                if current is not None:
-                    writer.add(current)
-                current = self._product(row, writer)
-                first = {c: row.cells[c] for c in PRODUCT_COLUMNS if c in row.cells}
-                first["_row"] = str(row.number)
-            else:
-                self._same_product(row, current, first, writer)
-            variant = self._variant(row, writer)
-            if variant is None:
-                current.bad = True
-            else:
-                current.variants.append(variant)
-        if current is not None:
-            writer.add(current)
-        writer.finish()
+        ) as writer:
+            self._readers: list | None = None
+            current: ProductIn | None = None
+            first: dict[str, str] = {}
+            checked_permission = False
+            for row in rows:
+                if not checked_permission:
+                    checked_permission = True
+                    self._check_stock_permission(row, report)
+                handle = row.cells.get("handle", "")
+                if not handle:
+                    writer.error(row.number, "handle", VALUE_REQUIRED)
+                    continue
+                if current is None or handle != current.handle:
+                    if current is not None:
+                        writer.add(current)
+                    current = self._product(row, writer)
+                    first = {c: row.cells[c] for c in PRODUCT_COLUMNS if c in row.cells}
+                    first["_row"] = str(row.number)
+                else:
+                    self._same_product(row, current, first, writer)
+                variant = self._variant(row, writer)
+                if variant is None:
+                    current.bad = True
+                else:
+                    current.variants.append(variant)
+            if current is not None:
+                writer.add(current)
+            writer.finish()
 
     def _check_stock_permission(self, row: Row, report: Report) -> None:
         has_perm = getattr(self.actor, "has_perm", None)

@@ -163,47 +163,48 @@ class ShopifyImporter(StockOption, Importer):
             self._run(rows, report=report, progress=progress)
 
     def _run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
-        self.writer = writer = CatalogWriter(
+        with CatalogWriter(
             report=report,
             actor=self.actor,
             reference=self.reference,
             progress=progress,
             columns=self.columns,
             create_categories=True,
-        )
-        current: ProductIn | None = None
-        first: dict[str, str] = {}
-        positions: list[tuple[int, int, str, str]] = []  # position, row, url, alt
-        names: list[str] = []
-        skipped = False
-        for row in rows:
-            handle = row.cells.get("Handle", "")
-            if not handle:
-                writer.error(row.number, "Handle", VALUE_REQUIRED)
-                continue
-            if current is None or handle != current.handle:
-                if current is not None and not skipped:
-                    self._images(current, positions)
-                    writer.add(current)
-                current = ProductIn(row=row.number, handle=handle)
-                first = {c: row.cells.get(c, "") for c in PRODUCT_COLUMNS}
-                first["_row"] = str(row.number)
-                positions = []
-                skipped = parse_bool_or(row.cells.get("Gift Card", "")) is True
-                if skipped:
+        ) as writer:
+            self.writer = writer
+            current: ProductIn | None = None
+            first: dict[str, str] = {}
+            positions: list[tuple[int, int, str, str]] = []  # position, row, url, alt
+            names: list[str] = []
+            skipped = False
+            for row in rows:
+                handle = row.cells.get("Handle", "")
+                if not handle:
+                    writer.error(row.number, "Handle", VALUE_REQUIRED)
+                    continue
+                if current is None or handle != current.handle:
+                    if current is not None and not skipped:
+                        self._images(current, positions)
+                        writer.add(current)
+                    current = ProductIn(row=row.number, handle=handle)
+                    first = {c: row.cells.get(c, "") for c in PRODUCT_COLUMNS}
+                    first["_row"] = str(row.number)
+                    positions = []
+                    skipped = parse_bool_or(row.cells.get("Gift Card", "")) is True
+                    if skipped:
+                        writer.skip(row.number, handle, GIFT_CARD)
+                        continue
+                    names = self._product(row, current)
+                elif skipped:
                     writer.skip(row.number, handle, GIFT_CARD)
                     continue
-                names = self._product(row, current)
-            elif skipped:
-                writer.skip(row.number, handle, GIFT_CARD)
-                continue
-            else:
-                self._same_product(row, current, first)
-            self._row(row, current, names, positions)
-        if current is not None and not skipped:
-            self._images(current, positions)
-            writer.add(current)
-        writer.finish()
+                else:
+                    self._same_product(row, current, first)
+                self._row(row, current, names, positions)
+            if current is not None and not skipped:
+                self._images(current, positions)
+                writer.add(current)
+            writer.finish()
 
     def _read(self, row: Row, target: Any, column: str, parse) -> Any:
         try:

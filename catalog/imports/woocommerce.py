@@ -236,67 +236,69 @@ class WooCommerceImporter(StockOption, Importer):
             self._run(rows, report=report, progress=progress)
 
     def _run(self, rows: Iterable[Row], *, report: Report, progress: Progress) -> None:
-        writer = CatalogWriter(
+        with CatalogWriter(
             report=report,
             actor=self.actor,
             reference=self.reference,
             progress=progress,
             columns=self.columns,
             create_categories=True,
-        )
-        self.writer = writer
-        self._row_notes: dict[int, list[str]] = {}
-        lines: list[_Line] = []
-        by_id: dict[str, _Line] = {}
-        by_sku: dict[str, _Line] = {}
-        for row in rows:
-            line = self._line(row)
-            if line is None:
-                continue
-            lines.append(line)
-            if line.kind in ("simple", "variable"):
-                if line.id:
-                    by_id[line.id] = line
-                if line.sku:
-                    by_sku[line.sku] = line
-        orphans: dict[str, list[_Line]] = {}
-        for line in lines:
-            if line.kind != "variation":
-                continue
-            parent = self._parent(line, by_id, by_sku)
-            if parent is not None:
-                parent.variations.append(line)
-            elif self._orphan_handle(line.parent):
-                orphans.setdefault(self._orphan_handle(line.parent), []).append(line)
-            else:
-                writer.error(line.row, "Parent", PARENT_MISSING % {"value": line.parent})
-        existing = set(
-            Product.objects.filter(handle__any_of=list(orphans)).values_list("handle", flat=True)
-        )
-        for line in lines:
-            if line.kind == "grouped":
-                writer.skip(line.row, line.sku or line.id, GROUPED)
-            elif line.kind == "external":
-                writer.skip(line.row, line.sku or line.id, EXTERNAL)
-            elif line.kind in ("simple", "variable"):
-                writer.add(self._product(line))
-        for handle, variations in orphans.items():
-            if handle not in existing:
-                for line in variations:
+        ) as writer:
+            self.writer = writer
+            self._row_notes: dict[int, list[str]] = {}
+            lines: list[_Line] = []
+            by_id: dict[str, _Line] = {}
+            by_sku: dict[str, _Line] = {}
+            for row in rows:
+                line = self._line(row)
+                if line is None:
+                    continue
+                lines.append(line)
+                if line.kind in ("simple", "variable"):
+                    if line.id:
+                        by_id[line.id] = line
+                    if line.sku:
+                        by_sku[line.sku] = line
+            orphans: dict[str, list[_Line]] = {}
+            for line in lines:
+                if line.kind != "variation":
+                    continue
+                parent = self._parent(line, by_id, by_sku)
+                if parent is not None:
+                    parent.variations.append(line)
+                elif self._orphan_handle(line.parent):
+                    orphans.setdefault(self._orphan_handle(line.parent), []).append(line)
+                else:
                     writer.error(line.row, "Parent", PARENT_MISSING % {"value": line.parent})
-                continue
-            product = ProductIn(row=variations[0].row, handle=handle)
-            names = list(
-                Product.objects.filter(handle=handle).values_list(
-                    "option1_name", "option2_name", "option3_name"
-                )[0]
+            existing = set(
+                Product.objects.filter(handle__any_of=list(orphans)).values_list(
+                    "handle", flat=True
+                )
             )
-            for line in variations:
-                variant = self._variation(line, product, names, {})
-                if variant is not None:
-                    product.variants.append(variant)
-            writer.add(product)
-        writer.finish()
+            for line in lines:
+                if line.kind == "grouped":
+                    writer.skip(line.row, line.sku or line.id, GROUPED)
+                elif line.kind == "external":
+                    writer.skip(line.row, line.sku or line.id, EXTERNAL)
+                elif line.kind in ("simple", "variable"):
+                    writer.add(self._product(line))
+            for handle, variations in orphans.items():
+                if handle not in existing:
+                    for line in variations:
+                        writer.error(line.row, "Parent", PARENT_MISSING % {"value": line.parent})
+                    continue
+                product = ProductIn(row=variations[0].row, handle=handle)
+                names = list(
+                    Product.objects.filter(handle=handle).values_list(
+                        "option1_name", "option2_name", "option3_name"
+                    )[0]
+                )
+                for line in variations:
+                    variant = self._variation(line, product, names, {})
+                    if variant is not None:
+                        product.variants.append(variant)
+                writer.add(product)
+            writer.finish()
 
     # --- reading rows ----------------------------------------------------------------------
 

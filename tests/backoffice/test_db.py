@@ -1,11 +1,13 @@
-"""Set-based helpers: INSERT … SELECT, history records, statistics after bulk changes."""
+"""Set-based helpers: INSERT … SELECT, history records, statistics after bulk changes,
+foreign-key checks in the background."""
 
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
 from django.test.utils import CaptureQueriesContext
+from psycopg import pq
 
 from backoffice import db
 from catalog.models import ListingEvent, Product, Variant
@@ -106,3 +108,74 @@ def test_reserved_ids_are_new_distinct_and_unused():
     assert min(first + second) > before
     assert db.reserve_ids(Product, 0) == []
     assert ProductFactory().pk > max(first + second)
+
+
+def _dangling_tag_link(product) -> None:
+    """A row whose foreign key points nowhere: its deferred check fails."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO catalog_product_tags (product_id, tag_id) VALUES (%s, %s)",
+            [product.pk, 987654321],
+        )
+
+
+def _in_pipeline() -> bool:
+    return connection.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF
+
+
+def test_checks_in_background_send_two_statements_on_postgresql_and_none_elsewhere():
+    with CaptureQueriesContext(connection) as queries, db.ChecksInBackground() as checks:
+        checks.start()
+        checks.wait()
+    expected = (
+        ["SET CONSTRAINTS ALL IMMEDIATE", "SET CONSTRAINTS ALL DEFERRED"]
+        if connection.vendor == "postgresql"
+        else []
+    )
+    assert [q["sql"] for q in queries.captured_queries] == expected
+
+
+@pytest.mark.postgres
+def test_checks_in_background_let_queries_through_and_end_in_normal_mode():
+    product = ProductFactory()
+    TagFactory()
+    checks = db.ChecksInBackground()
+    checks.start()
+    assert _in_pipeline()
+    assert list(Product.objects.filter(pk=product.pk).values_list("handle", flat=True)) == [
+        product.handle
+    ]
+    checks.wait()
+    assert not _in_pipeline()
+    checks.wait()  # nothing pending: a no-op
+    # Back to deferred: a dangling row is refused only when checked.
+    with transaction.atomic():
+        _dangling_tag_link(product)
+        transaction.set_rollback(True)
+
+
+@pytest.mark.postgres
+def test_a_failed_background_check_is_an_integrity_error_at_wait():
+    product = ProductFactory()
+    with pytest.raises(IntegrityError, match="catalog_product_tags"), transaction.atomic():
+        _dangling_tag_link(product)
+        checks = db.ChecksInBackground()
+        checks.start()
+        checks.wait()
+    assert not _in_pipeline()
+    assert Product.objects.filter(pk=product.pk).exists()  # the connection goes on
+
+
+@pytest.mark.postgres
+def test_an_error_while_checks_run_is_not_hidden_by_them():
+    product = ProductFactory()
+    with (
+        pytest.raises(ValueError, match="a bad cell"),
+        transaction.atomic(),
+        db.ChecksInBackground() as checks,
+    ):
+        _dangling_tag_link(product)
+        checks.start()
+        raise ValueError("a bad cell")
+    assert not _in_pipeline()
+    assert Product.objects.filter(pk=product.pk).exists()

@@ -5,11 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
+from psycopg import pq
 
 from catalog import services as catalog
+from catalog.imports import engine
 from catalog.models import ListingStatus, Product, Tag, Variant
 from catalog.resources import ProductVariantResource
 from inventory.models import Movement, MovementKind, Stock
@@ -283,3 +285,35 @@ def test_a_chunk_costs_the_same_queries_for_50_and_500_rows(main, admin_user):
     assert len(big) == len(small), "\n".join(big)
     assert Variant.objects.count() == 550
     assert Movement.objects.count() == 550
+
+
+@pytest.mark.postgres
+def test_a_key_broken_while_the_database_checks_in_background_rolls_the_import_back(
+    main, admin_user, monkeypatch
+):
+    # Chunks of two rows: the shirt (3 rows) is one chunk, the mug the next. After the
+    # first chunk a row pointing at no tag appears; the check the database runs while
+    # the mug is read fails, and nothing of the sheet stays.
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 2)
+    write = engine.CatalogWriter._write
+    chunks = []
+
+    def write_then_break_a_key(self, products):
+        result = write(self, products)
+        if not chunks:
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "INSERT INTO catalog_product_tags (product_id, tag_id) VALUES (%s, %s)",
+                    [Product.objects.get(handle="linen-shirt").pk, 987654321],
+                )
+        chunks.append([p.handle for p in products])
+        return result
+
+    monkeypatch.setattr(engine.CatalogWriter, "_write", write_then_break_a_key)
+    with pytest.raises(IntegrityError, match="catalog_product_tags"):
+        run("products", shirt_rows(), actor=admin_user, options={"create_categories": True})
+    assert chunks == [["linen-shirt"]]  # the mug's chunk was not written
+    assert not Product.objects.exists()
+    assert not Variant.objects.exists()
+    assert not Movement.objects.exists()
+    assert connection.connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
