@@ -64,7 +64,7 @@ from ..models import (
 from .records import ProductIn, VariantIn
 from .rows import NewRow, create_rows
 
-CHUNK_ROWS = 2000
+CHUNK_ROWS = 5000
 
 PRODUCT_FIELDS = (
     "title",

@@ -11,6 +11,7 @@ from psycopg import pq
 
 from backoffice import db
 from catalog.models import ListingEvent, Product, Variant
+from inventory.models import Movement
 
 from ..factories import ProductFactory, TagFactory, VariantFactory
 
@@ -179,3 +180,20 @@ def test_an_error_while_checks_run_is_not_hidden_by_them():
         raise ValueError("a bad cell")
     assert not _in_pipeline()
     assert Product.objects.filter(pk=product.pk).exists()
+
+
+@pytest.mark.postgres
+def test_copy_types_are_the_column_types_without_length_or_precision():
+
+    assert db.copy_types(Variant, ["id", "sku", "price", "allow_backorder", "created_at"]) == [
+        "bigint",
+        "varchar",
+        "numeric",
+        "boolean",
+        "timestamp with time zone",
+    ]
+    assert db.copy_types(Movement, ["batch", "quantity", "stock_id"]) == [
+        "uuid",
+        "integer",
+        "bigint",
+    ]
