@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -52,9 +52,12 @@ IMPORT_UNKNOWN_VARIANT = gettext_lazy("Unknown SKU (id %(variant)s).")
 IMPORT_UNKNOWN_WAREHOUSE = gettext_lazy("Unknown warehouse (id %(warehouse)s).")
 
 
-@dataclass(frozen=True)
-class StockLine:
-    """One row of a stock sheet, resolved: the SKU and warehouse as ids."""
+class StockLine(NamedTuple):
+    """One row of a stock sheet, resolved: the SKU and warehouse as ids.
+
+    Named tuples, not dataclasses: an import makes one of these and two
+    outcomes per row, and a frozen dataclass costs several times as much to build.
+    """
 
     row: int
     variant_id: int
@@ -63,8 +66,7 @@ class StockLine:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class StockOutcome:
+class StockOutcome(NamedTuple):
     row: int
     sku: str
     warehouse: str
