@@ -15,6 +15,11 @@ barcodes, tags, tag links and images it names — and writes it:
   adjustment movement per changed level, reason "import", reference
   "<run>/row <n>".
 
+After each chunk the database checks the chunk's foreign keys (deferred until
+COMMIT otherwise) while the next chunk is read: ``backoffice.db.ChecksInBackground``.
+A writer is used as a context manager, so that the connection leaves pipeline
+mode whatever happens.
+
 What a sheet gives replaces what is stored; a column that is not in the sheet
 (a key missing from ``values``, ``tags``/``images``/``category`` None) leaves
 the stored value alone. A row equal to what is stored is "unchanged" and
