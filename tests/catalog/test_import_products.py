@@ -12,7 +12,7 @@ from psycopg import pq
 
 from catalog import services as catalog
 from catalog.imports import engine
-from catalog.models import ListingStatus, Product, Tag, Variant
+from catalog.models import ListingStatus, Product, ProductImage, Tag, Variant
 from catalog.resources import ProductVariantResource
 from inventory.models import Movement, MovementKind, Stock
 
@@ -317,3 +317,25 @@ def test_a_key_broken_while_the_database_checks_in_background_rolls_the_import_b
     assert not Variant.objects.exists()
     assert not Movement.objects.exists()
     assert connection.connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
+
+
+@pytest.mark.parametrize("chunk_rows", [2, 5000])
+def test_every_created_row_has_its_creation_in_history_whatever_the_chunks(
+    main, admin_user, monkeypatch, chunk_rows
+):
+    # History rows are streamed with the rows they record, chunk by chunk.
+    monkeypatch.setattr(engine, "CHUNK_ROWS", chunk_rows)
+    report = run("products", shirt_rows(), actor=admin_user, options={"create_categories": True})
+    assert errors(report) == []
+    for model, fields in (
+        (Product, ["handle", "title", "status", "category_id"]),
+        (Variant, ["sku", "price", "barcode", "product_id", "allow_backorder"]),
+        (ProductImage, ["url", "position", "product_id"]),
+    ):
+        created = model.history.filter(history_type="+")
+        assert created.count() == model.objects.count(), model
+        for record in created:
+            row = model.objects.get(pk=record.id)
+            assert [getattr(record, f) for f in fields] == [getattr(row, f) for f in fields]
+            assert record.history_user == admin_user
+            assert record.history_change_reason == "import IMP-000001"
