@@ -22,8 +22,9 @@ def vacuum() -> None:
     Then a ``CHECKPOINT`` (where the role may run one): the server's dirty pages
     are written before the clock starts, not by a checkpoint that the previous
     runs' WAL (B4 writes ~290 MB a run; ``max_wal_size`` is 1 GB here) starts in
-    the middle of the next measurement. Without it, B4 ranged 9.9-12.8 s over six
-    runs of the same code.
+    the middle of the next measurement. It does not remove the machine's own
+    variance: B4 ranged 9.9-12.8 s over six runs of the same code without it and
+    9.1-11.3 s with it.
     """
     if connection.vendor != "postgresql" or connection.in_atomic_block:
         return
