@@ -165,18 +165,32 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     For rows written with ``copy_rows``: the caller knows their keys before they
     exist, so that the rows that point at them can be written in the same pass.
     """
-    if count <= 0:
-        return []
-    table = model._meta.db_table
+    return reserve_ids_of([(model, count)])[0]
+
+
+def reserve_ids_of(wanted: Sequence[tuple[type[models.Model], int]]) -> list[list[int]]:
+    """New primary keys for several tables in one query: for each ``(model, count)`` of
+    ``wanted``, ``count`` keys from ``model``'s sequence (PostgreSQL)."""
+    wanted = [(model, count) for model, count in wanted]
+    keys: list[list[int]] = [[] for _ in wanted]
+    asked = [(n, model, count) for n, (model, count) in enumerate(wanted) if count > 0]
+    if not asked:
+        return keys
+    columns = [list(column) for column in zip(*asked, strict=True)]  # n, model, count
+    tables = [model._meta.db_table for model in columns[1]]
+    keys_of = [model._meta.pk.column for model in columns[1]]
     with connection.cursor() as cursor:
-        # The sequence is looked up once, in a CTE: pg_get_serial_sequence() in the
+        # Each sequence is looked up once, in a CTE: pg_get_serial_sequence() in the
         # select list runs once per row (14 ms for 2,000 keys instead of 1.5 ms).
         cursor.execute(
-            "WITH s AS MATERIALIZED (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) "
-            "SELECT nextval(s.seq) FROM s CROSS JOIN generate_series(1, %s)",
-            [table, model._meta.pk.column, count],
+            "WITH s AS MATERIALIZED (SELECT n, c, pg_get_serial_sequence(t, k)::regclass AS seq "
+            "FROM unnest(%s::integer[], %s::text[], %s::text[], %s::integer[]) AS v(n, t, k, c)) "
+            "SELECT s.n, nextval(s.seq) FROM s CROSS JOIN LATERAL generate_series(1, s.c)",
+            [columns[0], tables, keys_of, columns[2]],
         )
-        return [row[0] for row in cursor.fetchall()]
+        for n, key in cursor.fetchall():
+            keys[n].append(key)
+    return keys
 
 
 def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tuple]) -> int:

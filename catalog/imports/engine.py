@@ -7,18 +7,23 @@ the chunk against the database — one query each for the products, SKUs,
 barcodes, tags, tag links and images it names — and writes it:
 
 - new products, variants, tags and images with their "created" history rows
-  (``rows.create_rows``: COPY on PostgreSQL, ``bulk_create`` elsewhere);
+  (``rows.create_rows``: COPY on PostgreSQL, with keys reserved ahead in the
+  query that tops up ``rows.KeyPool`` during the lookups; ``bulk_create``
+  elsewhere);
 - changed products and variants with one ``UPDATE … FROM (VALUES …)`` per
   table (``update_rows``), history likewise; a backorder switch through
   ``inventory.services.set_backorders`` (it keeps the stock rows in step);
 - stock cells through ``inventory.services.stock_import`` (mode "set"): one
   adjustment movement per changed level, reason "import", reference
-  "<run>/row <n>".
+  "<run>/row <n>". The SKUs the chunk creates are handed over as such: no
+  lookup, no savepoint, only the COPY of stock rows and movements.
 
-After each chunk the database checks the chunk's foreign keys (deferred until
-COMMIT otherwise) while the next chunk is read: ``backoffice.db.ChecksInBackground``.
-A writer is used as a context manager, so that the connection leaves pipeline
-mode whatever happens.
+A chunk is looked up as soon as it is read, then the chunk before it is
+written, then it is planned (``flush``). After each write the database checks
+the foreign keys of the rows written (deferred until COMMIT otherwise) while
+Python plans the next chunk, writes the report and reads on:
+``backoffice.db.ChecksInBackground``. A writer is used as a context manager, so
+that the connection leaves pipeline mode whatever happens.
 
 What a sheet gives replaces what is stored; a column that is not in the sheet
 (a key missing from ``values``, ``tags``/``images``/``category`` None) leaves
@@ -53,7 +58,7 @@ from django.utils.translation import gettext_lazy as _
 from backoffice.db import ChecksInBackground, copy_rows, record_history, update_rows
 from backoffice.errors import DomainError
 from backoffice.spreadsheets.base import Report
-from inventory.models import Warehouse
+from inventory.models import Stock, Warehouse
 from inventory.services import set_backorders, stock_import
 
 from ..models import (
@@ -67,7 +72,7 @@ from ..models import (
     Variant,
 )
 from .records import ProductIn, VariantIn
-from .rows import NewRow, create_rows
+from .rows import KeyPool, NewRow, assign_ids, create_rows
 
 CHUNK_ROWS = 5000
 
@@ -129,6 +134,17 @@ ERROR = object()  # a lookup that failed and was reported
 
 
 @dataclass
+class _Found:
+    """What a chunk's rows name, as the database has it."""
+
+    products: dict[str, Product] = field(default_factory=dict)  # by handle
+    variants: dict[str, Variant] = field(default_factory=dict)  # by SKU
+    holders: dict[str, str] = field(default_factory=dict)  # barcode -> SKU
+    tag_links: dict[int, set[int]] = field(default_factory=dict)  # product -> tags
+    images: dict[int, list[tuple[str, str]]] = field(default_factory=dict)  # product -> URLs
+
+
+@dataclass
 class _Plan:
     source: ProductIn
     product: Product
@@ -136,7 +152,18 @@ class _Plan:
     changed: list[str]
     tag_ids: list[int] | None = None
     images: list[tuple[str, str]] | None = None  # the product's URL images, when they change
+    image_rows: list[NewRow] = field(default_factory=list)  # those images, to write
     variants: list[tuple[VariantIn, Variant, bool, list[str]]] = field(default_factory=list)
+
+
+@dataclass
+class _Chunk:
+    """A chunk checked and planned, to be written: its plans, and its stock outcomes once
+    the stock is written (None before)."""
+
+    products: list[ProductIn]
+    plans: list[_Plan] = field(default_factory=list)
+    stock: dict[int, Any] | None = None
 
 
 class CatalogWriter:
@@ -174,6 +201,8 @@ class CatalogWriter:
         self._sold_out = 0
         self.history_reason = f"import {reference}".strip()[:100]
         self._checks = ChecksInBackground()
+        self._keys = KeyPool()
+        self._planned: _Chunk | None = None
 
     def __enter__(self) -> CatalogWriter:
         return self
@@ -251,19 +280,31 @@ class CatalogWriter:
             self.flush()
 
     def flush(self) -> None:
+        """Look the pending chunk up, write the chunk planned before it, plan this one.
+
+        In that order: the lookups reach the database before the writes of the chunk
+        before (which they cannot need: a handle, SKU or barcode is in one chunk of a
+        file), and this chunk is planned — in Python only, in the common case — while
+        the database checks the keys of the rows just written (``ChecksInBackground``).
+        """
         products, self._pending, self._pending_rows = self._pending, [], 0
-        if products:
-            self._checks.wait()
-            plans, stock = self._write(products)
-            # The database checks this chunk's keys while the report is written and the
-            # next chunk is read.
+        self._checks.wait()
+        found = self._look_up(products) if products else None
+        written = self._write_planned()
+        if written is not None:
             self._checks.start()
-            self._report(products, plans, stock)
-            self.done += sum(p.row_count for p in products)
+        if products:
+            self._planned = self._plan(products, found)
+        if written is not None:
+            self._report(
+                written.products, {id(p.source): p for p in written.plans}, written.stock or {}
+            )
+            self.done += sum(p.row_count for p in written.products)
         self.progress(self.done)
 
     def finish(self) -> None:
         self.flush()
+        self.flush()  # writes the chunk planned last
         self._checks.wait()
         for note, rows in self._notes.items():
             shown = ", ".join(str(r) for r in rows[:20]) + (", …" if len(rows) > 20 else "")
@@ -324,15 +365,15 @@ class CatalogWriter:
 
     # --- one chunk -----------------------------------------------------------------------
 
-    def _write(self, products: list[ProductIn]) -> tuple[dict[int, _Plan], dict[int, Any]]:
-        """Check and write a chunk; its plans (by ``id`` of the source) and stock outcomes."""
-        existing = {
+    def _look_up(self, products: list[ProductIn]) -> _Found:
+        """What the chunk's rows name, from the database; the keys its new rows may need."""
+        found = _Found()
+        found.products = {
             p.handle: p for p in Product.objects.filter(handle__any_of=[p.handle for p in products])
         }
         skus = [v.sku for p in products for v in p.variants]
-        variants: dict[str, Variant] = {}
         if skus:
-            variants = {
+            found.variants = {
                 v.sku: v
                 for v in Variant.objects.filter(sku__any_of=skus)
                 .select_related("product")
@@ -347,23 +388,59 @@ class CatalogWriter:
         barcodes = [
             v.values["barcode"] for p in products for v in p.variants if v.values.get("barcode")
         ]
-        holders = (
-            dict(Variant.objects.filter(barcode__any_of=barcodes).values_list("barcode", "sku"))
-            if barcodes
-            else {}
+        if barcodes:
+            found.holders = dict(
+                Variant.objects.filter(barcode__any_of=barcodes).values_list("barcode", "sku")
+            )
+        self._tag_ids({key for p in products if p.tags for key in p.tags})
+        old = {found.products[p.handle].pk: p for p in products if p.handle in found.products}
+        ids = [pk for pk, p in old.items() if p.tags is not None]
+        if ids:
+            for product_id, tag_id in Product.tags.through.objects.filter(
+                product_id__any_of=ids
+            ).values_list("product_id", "tag_id"):
+                found.tag_links.setdefault(product_id, set()).add(tag_id)
+        ids = [pk for pk, p in old.items() if p.images is not None]
+        if ids:
+            for product_id, url, alt in (
+                ProductImage.objects.filter(product_id__any_of=ids)
+                .exclude(url="")
+                .order_by("product_id", "position", "pk")
+                .values_list("product_id", "url", "alt_text")
+            ):
+                found.images.setdefault(product_id, []).append((url, alt))
+        self._keys.top_up(
+            [
+                (Product, len(products) - len(old)),
+                (Variant, len(skus) - len(found.variants)),
+                (ProductImage, sum(len(p.images or ()) for p in products)),
+                (Stock, sum(v.stock is not None for p in products for v in p.variants)),
+            ]
         )
+        return found
 
-        plans: list[_Plan] = []
+    def _plan(self, products: list[ProductIn], found: _Found) -> _Chunk:
+        """Check the chunk against what was found; its new rows get their keys."""
+        chunk = _Chunk(products)
         for source in products:
-            plan = self._check(source, existing.get(source.handle), variants, holders)
+            plan = self._check(
+                source, found.products.get(source.handle), found.variants, found.holders
+            )
             if plan is not None:
-                plans.append(plan)
-        if not plans:
-            return {}, {}
-        self._diff_links(plans)
-        self._save(plans)
-        stock = self._stock(plans)
-        return {id(p.source): p for p in plans}, stock
+                chunk.plans.append(plan)
+        if not chunk.plans:
+            return chunk
+        self._diff_links(chunk.plans, found)
+        self._assign_ids(chunk.plans)
+        return chunk
+
+    def _write_planned(self) -> _Chunk | None:
+        """Write the chunk planned last: its catalog rows, then its stock; returns it."""
+        chunk, self._planned = self._planned, None
+        if chunk is not None and chunk.plans:
+            self._save(chunk.plans)
+            chunk.stock = self._stock(chunk.plans)
+        return chunk
 
     def _check(
         self,
@@ -468,28 +545,9 @@ class CatalogWriter:
         source.notes.append(str(message))
         self.note(row, message)
 
-    def _diff_links(self, plans: list[_Plan]) -> None:
+    def _diff_links(self, plans: list[_Plan], found: _Found) -> None:
         """Tags and URL images: what each product should have against what it has."""
-        keys = {key for plan in plans if plan.source.tags for key in plan.source.tags}
-        self._tag_ids(keys)
-        old = [plan for plan in plans if not plan.new]
-        tag_links: dict[int, set[int]] = {}
-        if any(plan.source.tags is not None for plan in old):
-            ids = [plan.product.pk for plan in old if plan.source.tags is not None]
-            for product_id, tag_id in Product.tags.through.objects.filter(
-                product_id__any_of=ids
-            ).values_list("product_id", "tag_id"):
-                tag_links.setdefault(product_id, set()).add(tag_id)
-        images: dict[int, list[tuple[str, str]]] = {}
-        if any(plan.source.images is not None for plan in old):
-            ids = [plan.product.pk for plan in old if plan.source.images is not None]
-            for product_id, url, alt in (
-                ProductImage.objects.filter(product_id__any_of=ids)
-                .exclude(url="")
-                .order_by("product_id", "position", "pk")
-                .values_list("product_id", "url", "alt_text")
-            ):
-                images.setdefault(product_id, []).append((url, alt))
+        tag_links, images = found.tag_links, found.images
         for plan in plans:
             source = plan.source
             if source.tags is not None:
@@ -508,6 +566,23 @@ class CatalogWriter:
                 if wanted_images != current:
                     plan.images = wanted_images
                     plan.changed.append("images")
+
+    def _assign_ids(self, plans: list[_Plan]) -> None:
+        """The keys of the chunk's new products, SKUs and images, in one query (PostgreSQL)."""
+        for plan in plans:
+            if plan.images is not None:
+                plan.image_rows = [
+                    NewRow(url=url, alt_text=alt, position=position)
+                    for position, (url, alt) in enumerate(plan.images)
+                ]
+        assign_ids(
+            [
+                (Product, [plan.product for plan in plans if plan.new]),
+                (Variant, [v for plan in plans for _w, v, new, _f in plan.variants if new]),
+                (ProductImage, [row for plan in plans for row in plan.image_rows]),
+            ],
+            self._keys,
+        )
 
     def _save(self, plans: list[_Plan]) -> None:
         now = timezone.now()
@@ -620,11 +695,11 @@ class CatalogWriter:
             if old:
                 # Through the ORM, one by one: simple-history records each removal.
                 ProductImage.objects.filter(product_id__any_of=old).exclude(url="").delete()
-            images = [
-                NewRow(product_id=plan.product.pk, url=url, alt_text=alt, position=position)
-                for plan in reimaged
-                for position, (url, alt) in enumerate(plan.images)
-            ]
+            images = []
+            for plan in reimaged:
+                for row in plan.image_rows:
+                    row.product_id = plan.product.pk
+                    images.append(row)
             create_rows(ProductImage, images, actor=self.actor, reason=self.history_reason, now=now)
 
     def _stock(self, plans: list[_Plan]) -> dict[int, Any]:
@@ -643,6 +718,18 @@ class CatalogWriter:
             actor=self.actor,
             # A new product's status was set from these levels when it was created.
             settled_products={plan.product.pk for plan in plans if plan.new},
+            warehouses=self._warehouses and {w["pk"]: w for w in self._warehouses.values()},
+            new_keys=self._keys.take,
+            created_variants={
+                variant.pk: {
+                    "sku": variant.sku,
+                    "product_id": plan.product.pk,
+                    "allow_backorder": variant.allow_backorder,
+                }
+                for plan in plans
+                for _wanted, variant, new, _fields in plan.variants
+                if new
+            },
         )
         names = {"quantity": "stock", "warehouse": "warehouse", "sku": "sku"}
         for refusal in result.refused:

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.db import connection, models
 
-from backoffice.db import copy_rows, record_history, reserve_ids
+from backoffice.db import copy_rows, record_history, reserve_ids, reserve_ids_of
 
 
 class NewRow:
@@ -24,6 +24,47 @@ class NewRow:
     def __init__(self, **values: Any) -> None:
         self.__dict__.update(values)
         self.pk: int | None = None
+
+
+class KeyPool:
+    """Primary keys reserved ahead, by model (PostgreSQL).
+
+    A writer tops the pool up, in one query, with as many keys as its next chunk
+    could need, while it looks that chunk up; it takes them as it plans, without
+    another query. Keys a chunk does not use stay for the next (an unused key is
+    a gap in the sequence, as a rolled-back insert leaves). Elsewhere the pool
+    stays empty and rows get their keys when written.
+    """
+
+    def __init__(self) -> None:
+        self._keys: dict[type[models.Model], list[int]] = {}
+
+    def top_up(self, wanted: list[tuple[type[models.Model], int]]) -> None:
+        if connection.vendor != "postgresql":
+            return
+        short = [(model, max(0, count - len(self._keys.get(model, ())))) for model, count in wanted]
+        for (model, _count), keys in zip(short, reserve_ids_of(short), strict=True):
+            self._keys.setdefault(model, []).extend(keys)
+
+    def take(self, model: type[models.Model], count: int) -> list[int]:
+        """``count`` keys of ``model``: from the pool, and from the sequence if it runs short."""
+        keys = self._keys.get(model, [])
+        if len(keys) < count:
+            keys += reserve_ids(model, count - len(keys))
+        self._keys[model] = keys[count:]
+        return keys[:count]
+
+
+def assign_ids(groups: list[tuple[type[models.Model], list[NewRow]]], pool: KeyPool) -> None:
+    """Give the rows of each ``(model, rows)`` their keys now, from ``pool`` (PostgreSQL;
+    elsewhere they get them when written): the rows that point at them can be built,
+    and every COPY of a chunk sent, without waiting for the database in between."""
+    if connection.vendor != "postgresql":
+        return
+    for model, rows in groups:
+        unkeyed = [row for row in rows if row.pk is None]
+        for row, key in zip(unkeyed, pool.take(model, len(unkeyed)), strict=True):
+            row.pk = key
 
 
 def _defaults(model: type[models.Model], now: datetime) -> dict[str, Any]:
@@ -59,9 +100,11 @@ def create_rows(
             )
         return
     pk = model._meta.pk
-    for row, key in zip(rows, reserve_ids(model, len(rows)), strict=True):
+    unkeyed = [row for row in rows if row.pk is None]  # others have theirs (assign_ids)
+    for row, key in zip(unkeyed, reserve_ids(model, len(unkeyed)), strict=True):
         row.pk = key
-        row.__dict__[pk.attname] = key
+    for row in rows:
+        row.__dict__[pk.attname] = row.pk
     fields = model._meta.concrete_fields
     defaults = _defaults(model, now)
     values = [{**defaults, **row.__dict__} for row in rows]

@@ -10,7 +10,7 @@ per call whatever the number of rows (the importers call it once per chunk).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -112,6 +112,9 @@ def stock_import(
     reference: str,
     actor: Any,
     settled_products: Collection[int] = (),
+    created_variants: Mapping[int, Mapping[str, Any]] | None = None,
+    warehouses: Mapping[int, Mapping[str, Any]] | None = None,
+    new_keys: Callable[[type[Stock], int], list[int]] = reserve_ids,
 ) -> StockImportResult:
     """Set (``mode="set"``) or change (``mode="add"``) stock levels from sheet rows.
 
@@ -135,6 +138,17 @@ def stock_import(
     ``settled_products``: products whose listing status the caller has just
     set from these same levels (products created by a catalog import, see
     ``catalog.imports.engine``); their status is not looked at again.
+
+    ``created_variants``: SKUs the caller created in this transaction, by id, with
+    their ``sku``, ``product_id`` and ``allow_backorder``. Nobody else can see them
+    yet, so they have no stock rows: they are not looked up, and their new stock
+    rows are written without the savepoint that a concurrent writer of the same
+    rows needs.
+    ``warehouses``: every warehouse by id, with its ``code`` and ``is_active``, when
+    the caller has read them in this transaction. ``new_keys(Stock, n)``: where the
+    keys of new stock rows come from on PostgreSQL (the sequence, or keys the caller
+    reserved ahead). With all three, a sheet of new SKUs costs no query: only the
+    COPY of its stock rows and movements.
     """
     if mode not in MODES:
         raise InvalidOperation(UNKNOWN_MODE % {"mode": mode})
@@ -143,30 +157,36 @@ def stock_import(
     if not lines:
         return result
 
-    variant_ids = sorted({line.variant_id for line in lines})
+    created = created_variants or {}
+    variant_ids = sorted({line.variant_id for line in lines} - created.keys())
     warehouse_ids = sorted({line.warehouse_id for line in lines})
-    # Existing rows first, locked in primary-key order (the order every writer uses).
-    locked = {
-        (s["variant_id"], s["warehouse_id"]): s
-        for s in Stock.objects.filter(
-            variant_id__any_of=variant_ids, warehouse_id__any_of=warehouse_ids
+    variants: dict[int, Mapping[str, Any]] = {pk: {**v, "pk": pk} for pk, v in created.items()}
+    locked: dict[tuple[int, int], dict] = {}
+    if variant_ids:
+        # Existing rows first, locked in primary-key order (the order every writer uses).
+        locked = {
+            (s["variant_id"], s["warehouse_id"]): s
+            for s in Stock.objects.filter(
+                variant_id__any_of=variant_ids, warehouse_id__any_of=warehouse_ids
+            )
+            .order_by("pk")
+            .select_for_update()
+            .values("pk", "variant_id", "warehouse_id", "on_hand", "allocated")
+        }
+        variant_columns = ["pk", "sku", "product_id", "allow_backorder"]
+        if _has_lot_tracking():
+            variant_columns.append("track_lots")
+        variants.update(
+            (v["pk"], v)
+            for v in Variant.objects.filter(pk__any_of=variant_ids).values(*variant_columns)
         )
-        .order_by("pk")
-        .select_for_update()
-        .values("pk", "variant_id", "warehouse_id", "on_hand", "allocated")
-    }
-    variant_columns = ["pk", "sku", "product_id", "allow_backorder"]
-    if _has_lot_tracking():
-        variant_columns.append("track_lots")
-    variants = {
-        v["pk"]: v for v in Variant.objects.filter(pk__any_of=variant_ids).values(*variant_columns)
-    }
-    warehouses = {
-        w["pk"]: w
-        for w in Warehouse.objects.filter(pk__any_of=warehouse_ids).values(
-            "pk", "code", "is_active"
-        )
-    }
+    if warehouses is None:
+        warehouses = {
+            w["pk"]: w
+            for w in Warehouse.objects.filter(pk__any_of=warehouse_ids).values(
+                "pk", "code", "is_active"
+            )
+        }
 
     def refuse(line: StockLine, column: str, message: Any) -> None:
         result.refused.append(StockRefusal(line.row, column, str(message)))
@@ -230,7 +250,7 @@ def stock_import(
 
     missing = [(line, after) for line, stock, after in accepted if stock is None]
     if missing:
-        locked.update(_create_rows(missing, variants))
+        locked.update(_create_rows(missing, variants, created, new_keys))
 
     now = timezone.now()
     batch = uuid.uuid4()
@@ -292,20 +312,24 @@ def _insert(model, rows: list[dict]) -> None:
 
 
 def _create_rows(
-    missing: list[tuple[StockLine, int]], variants: dict[int, dict]
+    missing: list[tuple[StockLine, int]],
+    variants: Mapping[int, Mapping[str, Any]],
+    created: Collection[int] = (),
+    new_keys: Callable[[type[Stock], int], list[int]] = reserve_ids,
 ) -> dict[tuple[int, int], dict]:
     """Create the stock rows the lines need, locked by this transaction; returns them by
     (variant, warehouse).
 
     On PostgreSQL each new row is written with the level its line sets (its
     movement follows in the same transaction), keys reserved from the sequence,
-    by COPY in a savepoint. If another writer created one of the rows meanwhile
+    by COPY in a savepoint — without one when every SKU is among ``created``, which
+    no other writer can see. If another writer created one of the rows meanwhile
     (a unique violation), or on other databases: empty rows are inserted,
     skipping existing ones, and all are read back locked; their levels are
     then written like those of the rows that existed.
     """
     if connection.vendor == "postgresql":
-        keys = reserve_ids(Stock, len(missing))
+        keys = new_keys(Stock, len(missing))
         rows = []
         for (line, after), key in zip(missing, keys, strict=True):
             rows.append(
@@ -319,8 +343,11 @@ def _create_rows(
                 }
             )
         try:
-            with transaction.atomic():
+            if all(line.variant_id in created for line, _after in missing):
                 _insert(Stock, rows)
+            else:
+                with transaction.atomic():
+                    _insert(Stock, rows)
         except IntegrityError:
             pass  # created meanwhile by another writer: the general way below
         else:

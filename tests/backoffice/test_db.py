@@ -111,6 +111,20 @@ def test_reserved_ids_are_new_distinct_and_unused():
     assert ProductFactory().pk > max(first + second)
 
 
+@pytest.mark.postgres
+def test_keys_of_several_tables_are_reserved_in_one_query():
+    product, variant = ProductFactory().pk, VariantFactory().pk
+    with CaptureQueriesContext(connection) as queries:
+        products, none, variants = db.reserve_ids_of([(Product, 3), (Movement, 0), (Variant, 2)])
+    assert len(queries) == 1
+    assert none == []
+    assert len(set(products)) == 3 and min(products) > product
+    assert len(set(variants)) == 2 and min(variants) > variant
+    with CaptureQueriesContext(connection) as queries:
+        assert db.reserve_ids_of([(Product, 0)]) == [[]]
+    assert len(queries) == 0
+
+
 def _dangling_tag_link(product) -> None:
     """A row whose foreign key points nowhere: its deferred check fails."""
     with connection.cursor() as cursor:

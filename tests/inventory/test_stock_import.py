@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.test.utils import CaptureQueriesContext
 
+from backoffice import db
 from catalog.models import ListingStatus, Product, Variant
 from inventory import services as inventory
 from inventory.models import Movement, MovementKind, Stock
@@ -230,6 +231,65 @@ def test_levels_are_written_with_one_update_from_values(skus, warehouse, admin_u
     ]
     assert locks and all("ORDER BY" in sql for sql in locks)
     assert ledger_is_whole()
+
+
+def _created(*variants) -> dict[int, dict]:
+    return {
+        v.pk: {"sku": v.sku, "product_id": v.product_id, "allow_backorder": v.allow_backorder}
+        for v in variants
+    }
+
+
+def test_skus_the_caller_created_are_not_looked_up(warehouse, admin_user):
+    product = ProductFactory()
+    new = [VariantFactory(product=product, sku=f"N{n}") for n in range(3)]
+    warehouses = {warehouse.pk: {"pk": warehouse.pk, "code": "MAIN", "is_active": True}}
+    keys: list[tuple] = []
+
+    def new_keys(model, count):
+        keys.append((model, count))
+        return db.reserve_ids(model, count)
+
+    with CaptureQueriesContext(connection) as captured:
+        result = stock_import(
+            rows=[(n + 2, v.pk, warehouse.pk, n) for n, v in enumerate(new)],
+            mode="set",
+            reference="NEW",
+            actor=admin_user,
+            settled_products={product.pk},
+            created_variants=_created(*new),
+            warehouses=warehouses,
+            new_keys=new_keys,
+        )
+    assert result.ok and result.movements == 2  # N0 stays at 0: nothing to write
+    assert {(o.sku, o.warehouse, o.before, o.after) for o in result.outcomes.values()} == {
+        ("N0", "MAIN", 0, 0), ("N1", "MAIN", 0, 1), ("N2", "MAIN", 0, 2),
+    }  # fmt: skip
+    assert dict(Stock.objects.values_list("variant__sku", "on_hand")) == {"N1": 1, "N2": 2}
+    assert ledger_is_whole()
+    sql = [q["sql"] for q in captured]
+    assert not [s for s in sql if "catalog_variant" in s or "inventory_warehouse" in s]
+    if connection.vendor == "postgresql":
+        assert keys == [(Stock, 2)]
+        assert not [s for s in sql if s.startswith(("SELECT", "SAVEPOINT"))]
+
+
+def test_a_created_sku_is_refused_like_any_other(warehouse, admin_user, snapshot):
+    product = ProductFactory()
+    new = VariantFactory(product=product, sku="N0")
+    closed = WarehouseFactory(code="OLD", is_active=False)
+    before = snapshot()
+    result = stock_import(
+        rows=[(2, new.pk, warehouse.pk, -1), (3, new.pk, closed.pk, 2), (4, new.pk, 999999, 1)],
+        mode="set",
+        reference="NEW",
+        actor=admin_user,
+        created_variants=_created(new),
+    )
+    assert [(r.row, r.field) for r in result.refused] == [
+        (2, "quantity"), (3, "warehouse"), (4, "warehouse"),
+    ]  # fmt: skip
+    assert snapshot() == before
 
 
 # --- the "stock" sheet ---------------------------------------------------------------------
