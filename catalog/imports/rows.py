@@ -107,9 +107,10 @@ def create_rows(
         row.__dict__[pk.attname] = row.pk
     fields = model._meta.concrete_fields
     defaults = _defaults(model, now)
-    values = [{**defaults, **row.__dict__} for row in rows]
-    take = itemgetter(*(f.attname for f in fields))
-    copy_rows(model, [f.column for f in fields], map(take, values))
+    names = [f.attname for f in fields]
+    take = itemgetter(*names)
+    written = [take({**defaults, **row.__dict__}) for row in rows]
+    copy_rows(model, [f.column for f in fields], written)
     if not history:
         return
     historical = model.history.model
@@ -119,12 +120,19 @@ def create_rows(
         "history_user_id": getattr(actor, "pk", None),
         "history_change_reason": reason,
     }
-    columns, names = [], []
+    # A history row is the row written plus constants: each of its values is taken by
+    # position from ``row + constants`` (no dictionary per row).
+    position = {name: n for n, name in enumerate(names)}
+    columns, picks, constants = [], [], []
     for field in historical._meta.concrete_fields:
         if field.attname == "history_id":
             continue
         columns.append(field.column)
-        names.append(field.attname)
-    base = {**dict.fromkeys(names), **extra}
-    take = itemgetter(*names)
-    copy_rows(historical, columns, (take({**base, **v}) for v in values))
+        if field.attname in position:
+            picks.append(position[field.attname])
+        else:
+            picks.append(len(names) + len(constants))
+            constants.append(extra.get(field.attname))
+    pick = itemgetter(*picks)
+    tail = tuple(constants)
+    copy_rows(historical, columns, (pick(row + tail) for row in written))

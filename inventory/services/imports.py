@@ -258,6 +258,7 @@ def stock_import(
     movements: list[dict] = []
     levels: list[tuple[int, int]] = []
     products: set[int] = set()
+    kind = MovementKind.ADJUSTMENT.value
     for line, _stock, after in accepted:
         stock = locked[(line.variant_id, line.warehouse_id)]
         before = stock["on_hand"]
@@ -266,14 +267,15 @@ def stock_import(
         if after == before:
             continue
         outcome = result.outcomes[line.row]
-        result.outcomes[line.row] = StockOutcome(
-            line.row, outcome.sku, outcome.warehouse, before, after
-        )
+        if outcome.before != before or outcome.after != after:  # changed meanwhile
+            result.outcomes[line.row] = StockOutcome(
+                line.row, outcome.sku, outcome.warehouse, before, after
+            )
         note = line.note.strip()
         movements.append(
             {
                 "stock_id": stock["pk"],
-                "kind": MovementKind.ADJUSTMENT.value,
+                "kind": kind,
                 "quantity": after - before,
                 "on_hand_after": after,
                 "reason": (f"{IMPORT_REASON}: {note}" if note else IMPORT_REASON)[:255],
