@@ -1,4 +1,7 @@
-"""B1: admin changelists at full size, against a plain ModelAdmin of the same model."""
+"""B1: admin changelists at full size, against a plain ModelAdmin of the same model.
+
+Also the floor: the time of the simplest admin page (the password change form) and of
+the movement list when no row matches — what a page costs before it shows rows."""
 
 from __future__ import annotations
 
@@ -95,5 +98,16 @@ def run(*, repeat: int = 20) -> list[dict]:
                     "unit": "ms",
                     "target": f"<= {TARGET_P95_MS} ms",
                 }
+            )
+        # What any admin page costs before its own work: a ratio of 10 against the
+        # plain ModelAdmin needs our page under a tenth of the baseline's time.
+        for label, url in (
+            ("floor: password change form (simplest admin page)", "/admin/password_change/"),
+            ("floor: movement list, no matching row", "/admin/inventory/movement/?q=NO-SUCH-REF"),
+        ):
+            queries, p50, p95 = _measure(client, url, repeat)
+            print(f"B1 {label}: {queries} queries, p50 {p50:.1f} ms", flush=True)
+            rows.append(
+                {"id": "B1", "figure": f"{label}: p50", "value": round(p50, 1), "unit": "ms"}
             )
     return rows

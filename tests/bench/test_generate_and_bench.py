@@ -64,3 +64,6 @@ def test_the_bench_command_prints_and_writes_its_table(tmp_path, capsys):
     assert stock["value"] <= 8
     # The plain ModelAdmin renders str(stock) with a query per row: the baseline is naive.
     assert stock["baseline"] > stock["value"]
+    # The floor: what an admin page costs before it shows rows.
+    assert figures["floor: password change form (simplest admin page): p50"]["value"] > 0
+    assert figures["floor: movement list, no matching row: p50"]["unit"] == "ms"
