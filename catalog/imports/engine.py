@@ -260,6 +260,7 @@ class CatalogWriter:
                 self.error(variant.row, "sku", DUPLICATE_SKU % {"sku": variant.sku, "first": first})
                 product.bad = True
                 product.variants.remove(variant)  # reported once, not again as another's SKU
+                product.rows.append(variant.row)  # counted as done all the same
                 continue
             self._skus[variant.sku] = variant.row
             barcode = variant.values.get("barcode")

@@ -192,6 +192,7 @@ class ProductSheetImporter(Importer):
                 variant = self._variant(row, writer)
                 if variant is None:
                     current.bad = True
+                    current.rows.append(row.number)  # counted as done all the same
                 else:
                     current.variants.append(variant)
             if current is not None:

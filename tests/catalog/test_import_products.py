@@ -337,6 +337,29 @@ def test_a_key_broken_while_the_database_checks_in_background_rolls_the_import_b
     assert connection.connection.pgconn.pipeline_status == pq.PipelineStatus.OFF
 
 
+def test_a_refusal_in_a_later_chunk_leaves_nothing_of_the_earlier_ones(main, admin_user):
+    # Chunks of two rows: the shirt is written (and its keys checked) while the mug is
+    # planned; the mug's negative stock is refused, so the whole sheet is.
+    engine_rows = shirt_rows()
+    engine_rows[4][HEADER.index("warehouse")] = "MAIN"
+    engine_rows[4][HEADER.index("stock")] = "-2"
+    before = counts()
+    progress: list[int] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "CHUNK_ROWS", 2)
+        report = run(
+            "products",
+            engine_rows,
+            actor=admin_user,
+            options={"create_categories": True},
+            progress=progress.append,
+        )
+    assert [(row, column) for row, column, _message in errors(report)] == [(5, "stock")]
+    assert counts() == before
+    assert progress == sorted(progress), progress
+    assert progress[-1] == 4, progress
+
+
 @pytest.mark.parametrize("chunk_rows", [2, 5000])
 def test_every_created_row_has_its_creation_in_history_whatever_the_chunks(
     main, admin_user, monkeypatch, chunk_rows
