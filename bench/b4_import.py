@@ -29,6 +29,11 @@ same run and transaction. It writes variants only: no stock, no ledger.
 The import is run ``REPEATS`` times, each from a vacuumed database
 (``bench.tables.vacuum``), and the median time is the figure; the slowest and
 fastest are shown beside it. The baseline is measured once, in the first run.
+
+References, to read the figure with (this machine's speed moves by a third from
+hour to hour): before each import, a plain Python loop of ``LOOP`` additions and,
+on PostgreSQL, COPY of the same csv into a temporary table without keys or
+indexes (what PostgreSQL alone does with the file); medians of the runs.
 """
 
 from __future__ import annotations
@@ -59,6 +64,7 @@ ROWS = 100_000
 REPEATS = 3
 VARIANTS_PER_PRODUCT = 3
 BASELINE_ROWS = 2_000
+LOOP = 10_000_000
 HEADER = [
     "handle", "title", "category", "tags", "status", "short_description", "description",
     "option1_name", "option2_name", "option3_name", "sku", "option1", "option2", "option3",
@@ -143,6 +149,26 @@ def _check_deferred() -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
+def _references(data: bytes, rows: int) -> dict:
+    """The machine's speed now: seconds of a plain Python loop, and rows per second of
+    COPY of ``data`` into a temporary table (PostgreSQL; inside the caller's transaction)."""
+    started = time.perf_counter()
+    total = 0
+    for number in range(LOOP):
+        total += number
+    figures = {"loop_s": time.perf_counter() - started}
+    if connection.vendor == "postgresql":
+        columns = ", ".join(f"c{n} text" for n in range(len(HEADER)))
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMPORARY TABLE b4_reference ({columns})")
+            started = time.perf_counter()
+            with cursor.cursor.copy("COPY b4_reference FROM STDIN (FORMAT CSV, HEADER)") as copy:
+                copy.write(data)
+            figures["copy_rows_s"] = rows / (time.perf_counter() - started)
+            cursor.execute("DROP TABLE b4_reference")
+    return figures
+
+
 def _baseline(data: bytes, prefix: str, sample: int) -> float:
     """django-import-export, default ModelResource for Variant, on ``sample`` rows."""
 
@@ -198,6 +224,7 @@ def _import_once(rows: int, *, baseline: bool) -> dict:
             if warehouse is None:
                 warehouse = Warehouse.objects.create(code="B4", name="Bench warehouse")
             data = generate_csv(rows, warehouse.code, prefix)
+            figures.update(_references(data, rows))
             rss_before = _rss_kb("VmRSS")
             exact_peak = _reset_peak()
             max_rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -256,6 +283,9 @@ def run(rows: int = ROWS, repeats: int = REPEATS) -> list[dict]:
         runs.append(_import_once(rows, baseline=attempt == 0))
         print(f"B4 import {attempt + 1}/{repeats}: {runs[-1]['elapsed']:.1f} s", flush=True)
     figures = {**runs[0], **sorted(runs, key=itemgetter("elapsed"))[len(runs) // 2]}
+    for name in ("loop_s", "copy_rows_s"):
+        values = sorted(r[name] for r in runs if name in r)
+        figures[name] = values[len(values) // 2] if values else None
     figures["peak_mb"] = max(r["peak_mb"] for r in runs)
     figures["growth_mb"] = max(r["growth_mb"] for r in runs)
     speeds = sorted(rows / r["elapsed"] for r in runs)
@@ -266,9 +296,30 @@ def run(rows: int = ROWS, repeats: int = REPEATS) -> list[dict]:
         f"csv) in {figures['elapsed']:.1f}s = {rows_per_s:,.0f} rows/s (median of {len(runs)} "
         f"runs: {spread} rows/s), {figures['queries']} queries, peak RSS "
         f"{figures['peak_mb']:.0f} MB (+{figures['growth_mb']:.0f} MB); django-import-export "
-        f"default ModelResource: {figures['baseline']:,.0f} rows/s",
+        f"default ModelResource: {figures['baseline']:,.0f} rows/s; references: Python loop "
+        f"{figures['loop_s']:.2f} s, COPY into a table without keys "
+        + (f"{figures['copy_rows_s']:,.0f} rows/s" if figures["copy_rows_s"] else "-"),
         flush=True,
     )
+    references = [
+        {
+            "id": "B4",
+            "figure": f"reference: a Python loop of {LOOP:,} additions (median)",
+            "value": round(figures["loop_s"], 2),
+            "unit": "s",
+            "target": "",
+        }
+    ]
+    if figures["copy_rows_s"] is not None:
+        references.append(
+            {
+                "id": "B4",
+                "figure": "reference: COPY of the csv into a table without keys (median)",
+                "value": round(figures["copy_rows_s"]),
+                "unit": "rows/s",
+                "target": "",
+            }
+        )
     return [
         {
             "id": "B4",
@@ -307,4 +358,4 @@ def run(rows: int = ROWS, repeats: int = REPEATS) -> list[dict]:
             "value": figures["queries"],
             "target": f"constant per chunk of {CHUNK_ROWS:,} rows",
         },
-    ]
+    ] + references

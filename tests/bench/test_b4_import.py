@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from bench import b4_import
 from catalog.models import Product, Variant
@@ -20,6 +21,10 @@ def test_b4_measures_the_import_and_leaves_the_database_as_it_was():
     slowest = figures["products+stock import: rows/s, slowest of 3 (fastest)"]
     assert 0 < slowest["value"] <= speed["value"]
     assert figures["products+stock import: peak RSS of the process (growth)"]["value"] > 0
+    # The machine's speed in the same run, to read the figure with.
+    assert figures["reference: a Python loop of 10,000,000 additions (median)"]["value"] > 0
+    copy = figures.get("reference: COPY of the csv into a table without keys (median)")
+    assert (copy is not None and copy["value"] > 0) == (connection.vendor == "postgresql")
     assert (Product.objects.count(), Variant.objects.count(), Movement.objects.count()) == before
 
 
