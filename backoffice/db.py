@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from typing import Any
 
-from django.db import connection, models
+from django.db import DatabaseError, connection, models
 from django.db.models.expressions import Expression
 from django.utils import timezone
+from psycopg import errors as pg_errors
+from psycopg import generators, pq
+from psycopg.copy import LibpqWriter
+from psycopg.waiting import Wait
 
 
 def insert_select(
@@ -201,24 +206,128 @@ def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tupl
     or None), with no text to format on this side or parse on the server's (a
     third less CPU on both than text COPY, measured on 100,000 history rows). No
     conflict handling: a duplicate key fails the statement (run it in a savepoint
-    to recover). Returns the rows written.
+    to recover). Inside a ``LateCopyResults`` block the result is read only when the
+    connection is next used, and an error is raised there. Returns the rows written.
     """
     quote = connection.ops.quote_name
     target = ", ".join(quote(column) for column in columns)
     sql = f"COPY {quote(model._meta.db_table)} ({target}) FROM STDIN (FORMAT BINARY)"
     types = copy_types(model, columns)
+    late = _late_results.get()
+    if late is not None and late.active(connection):
+        rows = list(rows)  # built while the database finishes the COPY sent before
+        late.settle()
     written = 0
     started = time.monotonic()
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
-            written += 1
+    with connection.cursor() as cursor:
+        writer = _EndNow if late is None or not late.active(connection) else _EndLater
+        with cursor.cursor.copy(sql, writer=writer(cursor.cursor)) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+                written += 1
+    if writer is _EndLater:
+        late.pending = True
     if connection.queries_logged:  # as Django logs its own statements (CaptureQueriesContext)
         connection.queries_log.append(
             {"sql": f"{sql} -- {written} rows", "time": f"{time.monotonic() - started:.3f}"}
         )
     return written
+
+
+_EndNow = LibpqWriter
+
+
+class _EndLater(LibpqWriter):
+    """Ends a COPY without waiting for its result (``LateCopyResults`` reads it)."""
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        if exc is not None:
+            super().finish(exc)
+            return
+        self.connection.wait(_end_copy(self._pgconn))
+
+
+def _end_copy(pgconn: Any):
+    """Send the end of a COPY and flush it; the result stays unread."""
+    while pgconn.put_copy_end(None) == 0:
+        while not (yield Wait.W):
+            continue
+    while True:
+        while not (yield Wait.W):
+            continue
+        if pgconn.flush() == 0:
+            break
+
+
+_late_results: ContextVar[LateCopyResults | None] = ContextVar("late_copy_results", default=None)
+
+
+class LateCopyResults:
+    """COPY streams whose result is read when the connection is next used.
+
+    A COPY returns when the database has written every row and its index entries:
+    for an import chunk that is time the client only waits (bench/ B4). In a
+    ``with LateCopyResults():`` block, ``copy_rows`` sends its rows and the end of
+    the stream and returns at once; the database finishes while Python builds the
+    next rows. The result is read before the connection's next use — the next
+    ``copy_rows``, any statement (an execute wrapper), ``settle()``, the end of the
+    block — and a failed COPY raises its error there (a COPY in a savepoint raises
+    its ``IntegrityError`` at RELEASE, as before). Call ``settle()`` before using
+    the driver's connection directly (pipeline mode). PostgreSQL only.
+    """
+
+    def __init__(self) -> None:
+        self.pending = False
+        self._alias: str | None = None
+        self._token = None
+        self._wrapper = None
+
+    def active(self, db: Any) -> bool:
+        return self._alias is not None and db.alias == self._alias
+
+    def __enter__(self) -> LateCopyResults:
+        if connection.vendor != "postgresql":
+            return self
+        self._alias = connection.alias
+        self._wrapper = connection.execute_wrapper(self._before_statement)
+        self._wrapper.__enter__()
+        self._token = _late_results.set(self)
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if self._alias is None:
+            return
+        _late_results.reset(self._token)
+        self._wrapper.__exit__(None, None, None)
+        self._alias = None
+        try:
+            self.settle()
+        except DatabaseError:
+            if exc is None:
+                raise  # otherwise the block's own error is the one raised
+
+    def _before_statement(self, execute, sql, params, many, context):
+        self.settle()
+        return execute(sql, params, many, context)
+
+    def settle(self) -> None:
+        """Read the result of the COPY sent last, if it is still unread; raise its error."""
+        if not self.pending:
+            return
+        self.pending = False
+        raw = connection.connection
+        with connection.wrap_database_errors, raw.lock:
+            for result in raw.wait(generators.fetch_many(raw.pgconn)):
+                if result.status != pq.ExecStatus.COMMAND_OK:
+                    raise pg_errors.error_from_result(result, encoding=raw.pgconn._encoding)
+
+
+def settle_copies() -> None:
+    """Read the result of a COPY still unread on the connection (``LateCopyResults``)."""
+    late = _late_results.get()
+    if late is not None and late.active(connection):
+        late.settle()
 
 
 def copy_types(model: type[models.Model], columns: list[str]) -> list[str]:
@@ -318,6 +427,7 @@ class ChecksInBackground:
         self.wait()
         if connection.vendor != "postgresql":
             return
+        settle_copies()  # pipeline mode needs the connection idle
         connection.ensure_connection()
         pipeline = connection.connection.pipeline()
         pipeline.__enter__()

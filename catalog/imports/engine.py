@@ -55,7 +55,13 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from backoffice.db import ChecksInBackground, copy_rows, record_history, update_rows
+from backoffice.db import (
+    ChecksInBackground,
+    LateCopyResults,
+    copy_rows,
+    record_history,
+    update_rows,
+)
 from backoffice.errors import DomainError
 from backoffice.spreadsheets.base import Report
 from inventory.models import Stock, Warehouse
@@ -201,14 +207,19 @@ class CatalogWriter:
         self._sold_out = 0
         self.history_reason = f"import {reference}".strip()[:100]
         self._checks = ChecksInBackground()
+        self._late = LateCopyResults()
         self._keys = KeyPool()
         self._planned: _Chunk | None = None
 
     def __enter__(self) -> CatalogWriter:
+        self._late.__enter__()
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
-        self._checks.close(exc)
+        try:
+            self._late.__exit__(exc_type, exc, traceback)
+        finally:
+            self._checks.close(exc)
 
     # --- what importers call ---------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from psycopg import pq
 
 from backoffice import db
-from catalog.models import ListingEvent, Product, Variant
+from catalog.models import ListingEvent, Product, Tag, Variant
 from inventory.models import Movement
 
 from ..factories import ProductFactory, TagFactory, VariantFactory
@@ -211,3 +211,88 @@ def test_copy_types_are_the_column_types_without_length_or_precision():
         "integer",
         "bigint",
     ]
+
+
+# --- COPY results read late -------------------------------------------------------------
+
+
+def _copy_tags(names: list[str], first_pk: int) -> None:
+    db.copy_rows(
+        Tag,
+        ["id", "kind", "name"],
+        [(first_pk + n, "label", name) for n, name in enumerate(names)],
+    )
+
+
+def _unread() -> bool:
+    """Whether the connection holds a result nobody has read yet (a COPY still ending)."""
+    return connection.connection.pgconn.transaction_status == pq.TransactionStatus.ACTIVE
+
+
+@pytest.mark.postgres
+def test_a_copy_returns_before_its_result_and_the_next_statement_reads_it():
+    first = db.reserve_ids(Tag, 4)[0]
+    with db.LateCopyResults():
+        _copy_tags(["late-a", "late-b"], first)
+        assert _unread()
+        # The next statement first reads the COPY's result: it sees the rows.
+        assert set(Tag.objects.filter(name__startswith="late-").values_list("name", flat=True)) == {
+            "late-a",
+            "late-b",
+        }
+        assert not _unread()
+        _copy_tags(["late-c"], first + 2)
+        _copy_tags(["late-d"], first + 3)  # the next COPY reads the one before first
+    assert not _unread()  # the end of the block reads the last one
+    assert Tag.objects.filter(name__startswith="late-").count() == 4
+
+
+@pytest.mark.postgres
+def test_a_failed_copy_raises_at_the_next_statement_and_a_savepoint_recovers():
+    tag = TagFactory()
+    with db.LateCopyResults():
+        with pytest.raises(IntegrityError), transaction.atomic():
+            _copy_tags(["duplicate-key"], tag.pk)  # the key exists: the COPY fails…
+            assert _unread()  # …but copy_rows has returned
+        # The savepoint's RELEASE read the error; its rollback keeps the transaction.
+        assert not Tag.objects.filter(name="duplicate-key").exists()
+    assert Tag.objects.filter(pk=tag.pk).exists()
+
+
+@pytest.mark.postgres
+def test_a_failed_copy_raises_at_the_end_of_the_block():
+    tag = TagFactory()
+    with pytest.raises(IntegrityError), transaction.atomic(), db.LateCopyResults():
+        _copy_tags(["duplicate-key"], tag.pk)
+    assert not _unread()
+
+
+@pytest.mark.postgres
+def test_an_error_in_the_block_is_not_hidden_by_a_copy_still_ending():
+    first = db.reserve_ids(Tag, 1)[0]
+    with (
+        pytest.raises(ValueError, match="a bad cell"),
+        transaction.atomic(),
+        db.LateCopyResults(),
+    ):
+        _copy_tags(["pending"], first)
+        raise ValueError("a bad cell")
+    assert not _unread()
+    assert not Tag.objects.filter(name="pending").exists()  # rolled back
+
+
+@pytest.mark.postgres
+def test_background_checks_start_after_the_copy_still_ending():
+    first = db.reserve_ids(Tag, 1)[0]
+    with db.LateCopyResults(), db.ChecksInBackground() as checks:
+        _copy_tags(["checked"], first)
+        checks.start()  # reads the COPY's result before entering pipeline mode
+        checks.wait()
+    assert Tag.objects.filter(name="checked").exists()
+
+
+def test_late_copy_results_change_nothing_elsewhere():
+    with CaptureQueriesContext(connection) as queries, db.LateCopyResults() as late:
+        late.settle()
+        db.settle_copies()
+    assert len(queries) == 0
