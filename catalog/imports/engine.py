@@ -22,8 +22,11 @@ A chunk is looked up as soon as it is read, then the chunk before it is
 written, then it is planned (``flush``). After each write the database checks
 the foreign keys of the rows written (deferred until COMMIT otherwise) while
 Python plans the next chunk, writes the report and reads on:
-``backoffice.db.ChecksInBackground``. A writer is used as a context manager, so
-that the connection leaves pipeline mode whatever happens.
+``backoffice.db.ChecksInBackground``. Each COPY's result is read only when the
+connection is next used (``backoffice.db.LateCopyResults``): the database finishes
+one table while Python builds the next one's rows. A writer is used as a context
+manager, so that the last result is read and the connection leaves pipeline mode
+whatever happens.
 
 What a sheet gives replaces what is stored; a column that is not in the sheet
 (a key missing from ``values``, ``tags``/``images``/``category`` None) leaves
