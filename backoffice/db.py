@@ -214,28 +214,27 @@ def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tupl
     sql = f"COPY {quote(model._meta.db_table)} ({target}) FROM STDIN (FORMAT BINARY)"
     types = copy_types(model, columns)
     late = _late_results.get()
-    if late is not None and late.active(connection):
+    if late is not None and not late.active(connection):
+        late = None
+    if late is not None:
         rows = list(rows)  # built while the database finishes the COPY sent before
         late.settle()
     written = 0
     started = time.monotonic()
     with connection.cursor() as cursor:
-        writer = _EndNow if late is None or not late.active(connection) else _EndLater
-        with cursor.cursor.copy(sql, writer=writer(cursor.cursor)) as copy:
+        writer = (_EndLater if late is not None else LibpqWriter)(cursor.cursor)
+        with cursor.cursor.copy(sql, writer=writer) as copy:
             copy.set_types(types)
             for row in rows:
                 copy.write_row(row)
                 written += 1
-    if writer is _EndLater:
+    if late is not None:
         late.pending = True
     if connection.queries_logged:  # as Django logs its own statements (CaptureQueriesContext)
         connection.queries_log.append(
             {"sql": f"{sql} -- {written} rows", "time": f"{time.monotonic() - started:.3f}"}
         )
     return written
-
-
-_EndNow = LibpqWriter
 
 
 class _EndLater(LibpqWriter):
