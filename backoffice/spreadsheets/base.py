@@ -10,6 +10,7 @@ preview is the same code path as the real thing.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -48,6 +49,10 @@ class PreviewRow:
         return {"row": self.row, "action": self.action, "key": self.key, "detail": self.detail}
 
 
+def _by_row(error: RowError) -> int:
+    return error.row
+
+
 @dataclass
 class Report:
     """Counts, errors and warnings of one run; rows and errors kept up to a limit."""
@@ -69,7 +74,8 @@ class Report:
     def error(self, row: int, column: str, message: Any) -> None:
         self.error_count += 1
         if len(self.errors) < MAX_ERRORS_KEPT:
-            self.errors.append(RowError(row, column, str(message)))
+            # In row order: an importer may check rows ahead while earlier ones are written.
+            bisect.insort(self.errors, RowError(row, column, str(message)), key=_by_row)
 
     def warn(self, message: Any) -> None:
         message = str(message)

@@ -16,8 +16,10 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from django.conf import settings
 from django.template.defaultfilters import filesizeformat
@@ -26,6 +28,8 @@ from django.utils.translation import gettext_lazy as _
 from backoffice.errors import DomainError
 
 from .base import Row
+
+T = TypeVar("T")
 
 EMPTY_FILE = _("The file is empty.")
 NO_ROWS = _("The file has a header but no rows.")
@@ -234,3 +238,73 @@ def _cell_text(value) -> str:
         text = value.isoformat()
         return text[:-9] if text.endswith("T00:00:00") else text
     return str(value).strip()
+
+
+class ReadAhead(Iterator[T]):
+    """An iterator that can be read ahead of its consumer, a slice at a time.
+
+    ``fill()`` takes up to ``step`` more items from ``source`` into a buffer (until
+    the ``size`` of the items held reaches ``limit``) and returns False when it had
+    nothing to do (buffer full, source done, or called from inside ``source``). It
+    is the work an importer gives ``backoffice.db.while_waiting``: the next rows of
+    a sheet are read and checked while the database writes the rows before them.
+    Iterating gives the items in order, buffered ones first. An error raised by
+    ``source`` while reading ahead is raised where the consumer reaches it, as
+    without read-ahead.
+    """
+
+    def __init__(
+        self,
+        source: Iterator[T],
+        *,
+        limit: int,
+        size: Callable[[T], int] = lambda item: 1,
+        step: int = 8,
+    ) -> None:
+        self._source = source
+        self._buffer: deque[T] = deque()
+        self._held = 0
+        self._limit = limit
+        self._size = size
+        self._step = step
+        self._error: BaseException | None = None
+        self._done = False
+        self._busy = False
+
+    def __next__(self) -> T:
+        if self._buffer:
+            item = self._buffer.popleft()
+            self._held -= self._size(item)
+            return item
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if self._done:
+            raise StopIteration
+        self._busy = True
+        try:
+            return next(self._source)
+        except StopIteration:
+            self._done = True
+            raise
+        finally:
+            self._busy = False
+
+    def fill(self) -> bool:
+        if self._busy or self._done or self._error is not None:
+            return False
+        if self._held >= self._limit:
+            return False
+        self._busy = True
+        try:
+            for _ in range(self._step):
+                item = next(self._source)
+                self._buffer.append(item)
+                self._held += self._size(item)
+        except StopIteration:
+            self._done = True
+        except Exception as error:  # raised in order, by __next__
+            self._error = error
+        finally:
+            self._busy = False
+        return True

@@ -395,3 +395,18 @@ def test_a_list_with_several_sheets_asks_which_one_first(admin_client):
         assert f"?kind={kind}" in text
     upload_page = admin_client.get(reverse("admin:catalog_product_import_sheet") + "?kind=shopify")
     assert upload_page.status_code == 200 and "Variant SKU" in upload_page.content.decode()
+
+
+def test_a_report_keeps_its_errors_in_row_order_whatever_order_they_come_in():
+    report = base.Report()
+    report.error(7, "price", "Enter a number.")
+    report.error(2, "category", "Unknown category.")
+    report.error(7, "stock", "Must be 0 or more.")
+    report.error(0, "", "Missing column.")
+    assert [(e.row, e.column) for e in report.errors] == [
+        (0, ""),
+        (2, "category"),
+        (7, "price"),
+        (7, "stock"),
+    ]
+    assert report.error_count == 4

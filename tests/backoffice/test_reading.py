@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from backoffice.spreadsheets.base import Importer
-from backoffice.spreadsheets.reading import SheetError, read_table
+from backoffice.spreadsheets.reading import ReadAhead, SheetError, read_table
 from backoffice.spreadsheets.runner import run_import
 
 
@@ -96,3 +96,69 @@ def test_a_csv_in_a_chosen_encoding_is_read():
         read_table(data, "s.csv")
     rows = list(read_table(data, "s.csv", encoding="gbk").rows)
     assert rows[0].cells == {"sku": "红色-1", "qty": "2"}
+
+
+# --- Reading ahead (while the database writes the rows before) ----------------------------
+
+
+def test_read_ahead_gives_every_item_in_order_whatever_was_read_ahead():
+    items = ReadAhead(iter(range(20)), limit=100, step=3)
+    assert next(items) == 0
+    assert items.fill() and items.fill()  # 1..6 are buffered
+    assert [next(items) for _ in range(3)] == [1, 2, 3]
+    assert items.fill()
+    assert list(items) == list(range(4, 20))
+    assert not items.fill()  # the source is done
+
+
+def test_read_ahead_stops_at_its_limit_counted_by_size():
+    read: list[int] = []
+
+    def source():
+        for n in range(100):
+            read.append(n)
+            yield n
+
+    items = ReadAhead(source(), limit=10, size=lambda n: 5, step=8)
+    assert items.fill()  # 8 items of size 5 taken at once: over the limit now
+    assert read == list(range(8))
+    assert not items.fill()  # held 40 >= 10: nothing more is read
+    assert [next(items) for _ in range(7)] == list(range(7))  # held 5
+    assert items.fill()
+    assert len(read) == 16
+    assert list(items) == list(range(7, 100))
+
+
+def test_an_error_read_ahead_is_raised_where_the_consumer_reaches_it():
+    def source():
+        yield 1
+        yield 2
+        raise ValueError("row 3 is broken")
+
+    items = ReadAhead(source(), limit=100, step=8)
+    assert items.fill()  # the error is kept, not raised here
+    assert not items.fill()
+    assert next(items) == 1
+    assert next(items) == 2
+    with pytest.raises(ValueError, match="row 3 is broken"):
+        next(items)
+
+
+def test_read_ahead_does_nothing_when_called_from_inside_its_source():
+    filled: list[bool] = []
+
+    def source():
+        for n in range(5):
+            filled.append(items.fill())  # the source itself asks: refused
+            yield n
+
+    items = ReadAhead(source(), limit=100, step=2)
+    assert list(items) == [0, 1, 2, 3, 4]
+    assert filled == [False] * 5
+
+
+def test_an_empty_source_read_ahead():
+    items = ReadAhead(iter(()), limit=10)
+    assert items.fill()  # it looked: the end is known now
+    assert not items.fill()
+    assert list(items) == []
