@@ -9,7 +9,8 @@ queryset does the work in the database in one statement on both backends.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -216,9 +217,17 @@ def copy_rows(model: type[models.Model], columns: list[str], rows: Iterable[tupl
     late = _late_results.get()
     if late is not None and not late.active(connection):
         late = None
+    if late is not None and late.holding:
+        rows = list(rows)
+        late.held.append((sql, types, rows))
+        return len(rows)
     if late is not None:
         rows = list(rows)  # built while the database finishes the COPY sent before
         late.settle()
+    return _send_copy(sql, types, rows, late)
+
+
+def _send_copy(sql: str, types: list[str], rows: Iterable[tuple], late: Any) -> int:
     written = 0
     started = time.monotonic()
     with connection.cursor() as cursor:
@@ -278,6 +287,10 @@ class LateCopyResults:
 
     def __init__(self) -> None:
         self.pending = False
+        self.holding = False
+        self.held: list[tuple[str, list[str], list[tuple]]] = []
+        self._before_release: Callable[[], None] | None = None
+        self._reads_first = False
         self._alias: str | None = None
         self._token = None
         self._wrapper = None
@@ -306,20 +319,90 @@ class LateCopyResults:
             if exc is None:
                 raise  # otherwise the block's own error is the one raised
 
+    @contextmanager
+    def hold(self, before: Callable[[], None]) -> Iterator[None]:
+        """COPYs built in the block are kept, and sent at its end (or before the next
+        statement), after ``before()`` — which ends what the connection is busy with."""
+        if self._alias is None:
+            yield
+            return
+        self.holding, self._before_release = True, before
+        try:
+            yield
+        except BaseException:
+            # Not sent: the block failed, the transaction is rolled back.
+            self.holding, self._before_release, self.held = False, None, []
+            raise
+        self.release()
+
+    @contextmanager
+    def reads_first(self) -> Iterator[None]:
+        """Statements of the block go to the database before the COPYs held: for reads
+        that cannot need those rows (the next chunk's lookups). Sent while ``before``'s
+        work is still running (pipeline mode), they are answered right after it."""
+        reads_first, self._reads_first = self._reads_first, True
+        try:
+            yield
+        finally:
+            self._reads_first = reads_first
+
+    def release(self) -> None:
+        if not self.holding:
+            return
+        self.holding = False
+        before, self._before_release = self._before_release, None
+        held, self.held = self.held, []
+        if before is not None:
+            before()
+        for sql, types, rows in held:
+            self.settle()
+            _send_copy(sql, types, rows, self)
+
     def _before_statement(self, execute, sql, params, many, context):
+        if not self._reads_first:
+            self.release()
         self.settle()
         return execute(sql, params, many, context)
 
     def settle(self) -> None:
-        """Read the result of the COPY sent last, if it is still unread; raise its error."""
+        """Read the result of the COPY sent last, if it is still unread; raise its error.
+
+        Until the result has arrived, the work given to ``while_waiting`` is done a
+        slice at a time (the database is still writing the rows meanwhile)."""
         if not self.pending:
             return
         self.pending = False
         raw = connection.connection
         with connection.wrap_database_errors, raw.lock:
+            work = _idle_work.get()
+            if work is not None:
+                pgconn = raw.pgconn
+                while True:
+                    pgconn.consume_input()  # what has arrived, without waiting
+                    if not pgconn.is_busy() or not work():
+                        break
             for result in raw.wait(generators.fetch_many(raw.pgconn)):
                 if result.status != pq.ExecStatus.COMMAND_OK:
                     raise pg_errors.error_from_result(result, encoding=raw.pgconn._encoding)
+
+
+_idle_work: ContextVar[Callable[[], bool] | None] = ContextVar("idle_work", default=None)
+
+
+@contextmanager
+def while_waiting(work: Callable[[], bool]) -> Iterator[None]:
+    """Give ``work`` to do while a COPY's result is awaited (``LateCopyResults``).
+
+    ``work()`` does a small slice of something that needs no database — reading
+    the next rows of a sheet — and returns False when it has nothing left to do
+    for now. It is called again and again until the database has finished the
+    COPY: time the client would otherwise spend waiting.
+    """
+    token = _idle_work.set(work)
+    try:
+        yield
+    finally:
+        _idle_work.reset(token)
 
 
 def settle_copies() -> None:

@@ -296,3 +296,153 @@ def test_late_copy_results_change_nothing_elsewhere():
         late.settle()
         db.settle_copies()
     assert len(queries) == 0
+
+
+# --- COPYs held until the connection's current work is done -----------------------------
+
+
+def _tags_named(prefix: str) -> set[str]:
+    return set(Tag.objects.filter(name__startswith=prefix).values_list("name", flat=True))
+
+
+@pytest.mark.postgres
+def test_held_copies_are_sent_at_the_end_of_the_block_after_before():
+    first = db.reserve_ids(Tag, 3)[0]
+    done: list[str] = []
+    with db.LateCopyResults() as late:
+        with late.hold(before=lambda: done.append("before")):
+            _copy_tags(["held-a", "held-b"], first)
+            _copy_tags(["held-c"], first + 2)
+            assert not _unread()  # nothing sent yet
+            assert len(late.held) == 2
+            assert done == []
+        assert done == ["before"]
+        assert late.held == []
+        assert _unread()  # the last one is still ending, as a COPY not held
+        assert _tags_named("held-") == {"held-a", "held-b", "held-c"}
+
+
+@pytest.mark.postgres
+def test_a_statement_in_the_block_sends_the_held_copies_first():
+    first = db.reserve_ids(Tag, 1)[0]
+    done: list[str] = []
+    with db.LateCopyResults() as late, late.hold(before=lambda: done.append("before")):
+        _copy_tags(["sent-first"], first)
+        assert _tags_named("sent-") == {"sent-first"}  # the statement released them
+        assert done == ["before"]
+        assert not late.holding
+        _copy_tags(["sent-after"], first + 1000)  # after the release: an ordinary COPY
+        assert _unread()
+    assert done == ["before"]  # once
+
+
+@pytest.mark.postgres
+def test_reads_first_go_to_the_database_before_the_held_copies():
+    first = db.reserve_ids(Tag, 1)[0]
+    with db.LateCopyResults() as late:
+        with late.hold(before=lambda: None):
+            _copy_tags(["read-later"], first)
+            with late.reads_first():
+                assert _tags_named("read-") == set()  # not written yet
+            assert late.held
+        assert _tags_named("read-") == {"read-later"}
+
+
+@pytest.mark.postgres
+def test_an_error_in_the_block_drops_the_held_copies():
+    first = db.reserve_ids(Tag, 1)[0]
+    done: list[str] = []
+    with db.LateCopyResults() as late:
+        with (
+            pytest.raises(ValueError, match="a bad cell"),
+            transaction.atomic(),
+            late.hold(before=lambda: done.append("before")),
+        ):
+            _copy_tags(["dropped"], first)
+            raise ValueError("a bad cell")
+        assert done == []
+        assert late.held == [] and not late.holding
+        assert not _unread()
+    assert not Tag.objects.filter(name="dropped").exists()
+
+
+@pytest.mark.postgres
+def test_held_copies_with_background_checks_keep_the_rows_and_the_checks():
+    product = ProductFactory()
+    first = db.reserve_ids(Tag, 1)[0]
+    with (
+        pytest.raises(IntegrityError, match="catalog_product_tags"),
+        transaction.atomic(),
+        db.LateCopyResults() as late,
+        db.ChecksInBackground() as checks,
+    ):
+        _dangling_tag_link(product)
+        checks.start()
+        with late.hold(before=checks.wait):  # the failed check raises at release
+            _copy_tags(["never"], first)
+    assert not _in_pipeline()
+    assert not Tag.objects.filter(name="never").exists()
+
+
+def test_copies_are_held_on_postgresql_only():
+    with db.LateCopyResults() as late, late.hold(before=lambda: None):
+        assert late.holding == (connection.vendor == "postgresql")
+    assert not late.holding
+
+
+# --- Work done while a COPY's result is awaited ------------------------------------------
+
+
+@pytest.mark.postgres
+def test_work_is_done_while_a_copy_waits_and_stops_when_the_result_arrives():
+    """The COPY waits on a key that another transaction holds: ``work`` runs until the
+    other transaction ends and the COPY's result arrives."""
+    import psycopg
+
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+    )
+    first = db.reserve_ids(Tag, 1)[0]
+    calls = [0]
+
+    def work() -> bool:
+        calls[0] += 1
+        if calls[0] == 50:
+            other.rollback()  # the key is free again: the COPY goes on
+        return True
+
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO catalog_tag (id, kind, name) VALUES (%s, 'label', 'contended')",
+                [first + 1000],
+            )
+        with db.LateCopyResults(), db.while_waiting(work):
+            _copy_tags(["contended"], first)  # waits for the other transaction
+            assert _unread()
+            db.settle_copies()
+        assert calls[0] >= 50
+        assert Tag.objects.filter(name="contended").count() == 1
+    finally:
+        other.close()
+
+
+@pytest.mark.postgres
+def test_work_with_nothing_left_to_do_stops_being_called():
+    first = db.reserve_ids(Tag, 1)[0]
+    calls = [0]
+
+    def work() -> bool:
+        calls[0] += 1
+        return False
+
+    with db.LateCopyResults(), db.while_waiting(work):
+        _copy_tags(["idle"], first)
+        db.settle_copies()
+    assert calls[0] <= 1
+    assert Tag.objects.filter(name="idle").exists()
