@@ -21,12 +21,13 @@ barcodes, tags, tag links and images it names — and writes it:
 A chunk is looked up as soon as it is read, then the chunk before it is
 written, then it is planned (``flush``). After each write the database checks
 the foreign keys of the rows written (deferred until COMMIT otherwise) while
-Python plans the next chunk, writes the report and reads on:
-``backoffice.db.ChecksInBackground``. Each COPY's result is read only when the
-connection is next used (``backoffice.db.LateCopyResults``): the database finishes
-one table while Python builds the next one's rows. A writer is used as a context
-manager, so that the last result is read and the connection leaves pipeline mode
-whatever happens.
+Python plans the next chunk, writes the report and builds the rows of the chunk
+it planned: ``backoffice.db.ChecksInBackground``. Those rows' COPYs are held until
+the checks are done, then sent; each COPY's result is read only when the
+connection is next used (``backoffice.db.LateCopyResults``), and the importer
+reads the next rows of the sheet while it waits for one. A writer is used as a
+context manager, so that the last result is read and the connection leaves
+pipeline mode whatever happens.
 
 What a sheet gives replaces what is stored; a column that is not in the sheet
 (a key missing from ``values``, ``tags``/``images``/``category`` None) leaves
@@ -254,10 +255,6 @@ class CatalogWriter:
             return None
         return found["pk"]
 
-    def first_row_of(self, handle: str) -> int | None:
-        """The row where ``handle``'s product started, if it was added already."""
-        return self._handles.get(handle)
-
     def add(self, product: ProductIn) -> None:
         first = self._handles.get(product.handle)
         if first is not None:
@@ -297,15 +294,20 @@ class CatalogWriter:
     def flush(self) -> None:
         """Look the pending chunk up, write the chunk planned before it, plan this one.
 
-        In that order: the lookups reach the database before the writes of the chunk
-        before (which they cannot need: a handle, SKU or barcode is in one chunk of a
-        file), and this chunk is planned — in Python only, in the common case — while
-        the database checks the keys of the rows just written (``ChecksInBackground``).
+        The rows of the chunk planned before are built while the database still checks
+        the keys of the chunk written before that (``ChecksInBackground``): its COPYs
+        are held (``LateCopyResults.hold``) and sent once those checks are done. This
+        chunk's lookups go to the database before the held COPYs, queued behind the
+        checks (they cannot need those rows: a handle, SKU or barcode is in one chunk
+        of a file). While the database writes the COPYs, the importer reads the next
+        rows (``backoffice.db.while_waiting``); while it checks their keys, this chunk
+        is planned — in Python only, in the common case — and the report written.
         """
         products, self._pending, self._pending_rows = self._pending, [], 0
-        self._checks.wait()
-        found = self._look_up(products) if products else None
-        written = self._write_planned()
+        with self._late.hold(before=self._checks.wait):
+            written = self._write_planned()
+            with self._late.reads_first():
+                found = self._look_up(products) if products else None
         if written is not None:
             self._checks.start()
         if products:

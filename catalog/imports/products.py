@@ -41,8 +41,10 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from backoffice.db import while_waiting
 from backoffice.spreadsheets.base import Importer, Progress, Report, Row
 from backoffice.spreadsheets.cells import VALUE_REQUIRED, parse_bool
+from backoffice.spreadsheets.reading import ReadAhead
 
 from ..models import Product, Variant
 from . import cells
@@ -169,35 +171,48 @@ class ProductSheetImporter(Importer):
             progress=progress,
             create_categories=bool(self.options.get("create_categories")),
         ) as writer:
-            self._readers: list | None = None
-            current: ProductIn | None = None
-            first: dict[str, str] = {}
-            checked_permission = False
-            for row in rows:
-                if not checked_permission:
-                    checked_permission = True
-                    self._check_stock_permission(row, report)
-                handle = row.cells.get("handle", "")
-                if not handle:
-                    writer.error(row.number, "handle", VALUE_REQUIRED)
-                    continue
-                if current is None or handle != current.handle:
-                    if current is not None:
-                        writer.add(current)
-                    current = self._product(row, writer)
-                    first = {c: row.cells[c] for c in PRODUCT_COLUMNS if c in row.cells}
-                    first["_row"] = str(row.number)
-                else:
-                    self._same_product(row, current, first, writer)
-                variant = self._variant(row, writer)
-                if variant is None:
-                    current.bad = True
-                    current.rows.append(row.number)  # counted as done all the same
-                else:
-                    current.variants.append(variant)
-            if current is not None:
-                writer.add(current)
-            writer.finish()
+            # The next chunk's products are read while the database writes the ones before.
+            products = ReadAhead(
+                self._products(rows, writer, report),
+                limit=writer.chunk_rows,
+                size=lambda product: product.row_count,
+            )
+            with while_waiting(products.fill):
+                for product in products:
+                    writer.add(product)
+                writer.finish()
+
+    def _products(self, rows: Iterable[Row], writer: CatalogWriter, report: Report):
+        """The sheet's products, each with its variants, in the order of the sheet."""
+        self._readers: list | None = None
+        self._started: dict[str, int] = {}  # handle -> the row its product started on
+        current: ProductIn | None = None
+        first: dict[str, str] = {}
+        checked_permission = False
+        for row in rows:
+            if not checked_permission:
+                checked_permission = True
+                self._check_stock_permission(row, report)
+            handle = row.cells.get("handle", "")
+            if not handle:
+                writer.error(row.number, "handle", VALUE_REQUIRED)
+                continue
+            if current is None or handle != current.handle:
+                if current is not None:
+                    yield current
+                current = self._product(row, writer)
+                first = {c: row.cells[c] for c in PRODUCT_COLUMNS if c in row.cells}
+                first["_row"] = str(row.number)
+            else:
+                self._same_product(row, current, first, writer)
+            variant = self._variant(row, writer)
+            if variant is None:
+                current.bad = True
+                current.rows.append(row.number)  # counted as done all the same
+            else:
+                current.variants.append(variant)
+        if current is not None:
+            yield current
 
     def _check_stock_permission(self, row: Row, report: Report) -> None:
         has_perm = getattr(self.actor, "has_perm", None)
@@ -218,7 +233,8 @@ class ProductSheetImporter(Importer):
                 return None
 
         read("handle", cells.handle)
-        apart = writer.first_row_of(product.handle) is not None  # the writer reports it
+        # Rows of a product apart from its first ones: the writer reports that.
+        apart = self._started.setdefault(product.handle, row.number) != row.number
         for name, limit in TEXT_LIMITS.items():
             if name in got:
                 if name == "title" and not got[name]:

@@ -380,3 +380,17 @@ def test_every_created_row_has_its_creation_in_history_whatever_the_chunks(
             assert [getattr(record, f) for f in fields] == [getattr(row, f) for f in fields]
             assert record.history_user == admin_user
             assert record.history_change_reason == "import IMP-000001"
+
+
+def test_errors_are_reported_in_row_order_when_later_rows_are_read_ahead(main, admin_user):
+    # Chunks of two rows: the mug's bad price (row 5) can be read while the shirt's
+    # chunk is planned, and the shirt's unknown category (row 2) is found then.
+    rows = shirt_rows()
+    rows[4][HEADER.index("price")] = "abc"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(engine, "CHUNK_ROWS", 2)
+        report = run("products", rows, actor=admin_user, options={"create_categories": False})
+    found = [(row, column) for row, column, _message in errors(report)]
+    assert [row for row, _column in found] == sorted(row for row, _column in found)
+    assert (5, "price") in found
+    assert any(column == "category" for _row, column in found)
