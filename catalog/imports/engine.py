@@ -85,6 +85,10 @@ from .records import ProductIn, VariantIn
 from .rows import KeyPool, NewRow, assign_ids, create_rows
 
 CHUNK_ROWS = 5000
+# The first chunk is small and each next one twice the size, up to CHUNK_ROWS: the
+# database starts on a sheet after a few hundred rows instead of waiting, idle, for
+# a whole chunk to be read (bench/ B4: 7.05 -> 6.92 s, seven alternating pairs).
+FIRST_CHUNK_ROWS = 500
 
 PRODUCT_FIELDS = (
     "title",
@@ -197,6 +201,7 @@ class CatalogWriter:
         self.columns = columns or {}
         self.create_categories = create_categories
         self.chunk_rows = chunk_rows or CHUNK_ROWS
+        self._next_chunk = min(FIRST_CHUNK_ROWS, self.chunk_rows)
         self.done = 0
         self._pending: list[ProductIn] = []
         self._pending_rows = 0
@@ -288,7 +293,8 @@ class CatalogWriter:
                     self._barcodes[barcode] = variant.row
         self._pending.append(product)
         self._pending_rows += product.row_count
-        if self._pending_rows >= self.chunk_rows:
+        if self._pending_rows >= self._next_chunk:
+            self._next_chunk = min(self._next_chunk * 2, self.chunk_rows)
             self.flush()
 
     def flush(self) -> None:

@@ -394,3 +394,30 @@ def test_errors_are_reported_in_row_order_when_later_rows_are_read_ahead(main, a
     assert [row for row, _column in found] == sorted(row for row, _column in found)
     assert (5, "price") in found
     assert any(column == "category" for _row, column in found)
+
+
+def test_chunks_start_small_and_double_up_to_the_chunk_size(main, admin_user, monkeypatch):
+    # The database gets its first chunk after a few rows, not after a whole chunk.
+    monkeypatch.setattr(engine, "FIRST_CHUNK_ROWS", 1)
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 4)
+    write = engine.CatalogWriter._write_planned
+    sizes: list[int] = []
+
+    def write_and_count(self):
+        chunk = write(self)
+        if chunk is not None:
+            sizes.append(sum(p.row_count for p in chunk.products))
+        return chunk
+
+    monkeypatch.setattr(engine.CatalogWriter, "_write_planned", write_and_count)
+    rows = [HEADER] + [
+        sheet_row(handle=f"cup-{n}", title=f"Cup {n}", sku=f"CUP-{n}", price="5.00",
+                  warehouse="MAIN", stock=str(n))
+        for n in range(12)
+    ]  # fmt: skip
+    report = run("products", rows, actor=admin_user)
+    assert errors(report) == []
+    assert sizes == [1, 2, 4, 4, 1]
+    assert report.created == 12
+    assert Product.objects.count() == 12
+    assert sum(Stock.objects.values_list("on_hand", flat=True)) == sum(range(12))
