@@ -291,6 +291,7 @@ class LateCopyResults:
         self.held: list[tuple[str, list[str], list[tuple]]] = []
         self._before_release: Callable[[], None] | None = None
         self._reads_first = False
+        self._working = False
         self._alias: str | None = None
         self._token = None
         self._wrapper = None
@@ -368,19 +369,28 @@ class LateCopyResults:
         """Read the result of the COPY sent last, if it is still unread; raise its error.
 
         Until the result has arrived, the work given to ``while_waiting`` is done a
-        slice at a time (the database is still writing the rows meanwhile)."""
+        slice at a time (the database is still writing the rows meanwhile). A query
+        that work runs (a lookup loaded on first use) settles the COPY first, waiting
+        for its result, as any other statement does."""
         if not self.pending:
             return
-        self.pending = False
         raw = connection.connection
-        with connection.wrap_database_errors, raw.lock:
-            work = _idle_work.get()
-            if work is not None:
-                pgconn = raw.pgconn
-                while True:
-                    pgconn.consume_input()  # what has arrived, without waiting
-                    if not pgconn.is_busy() or not work():
+        work = _idle_work.get()
+        if work is not None and not self._working:
+            self._working = True
+            try:
+                while self.pending:
+                    with connection.wrap_database_errors, raw.lock:
+                        raw.pgconn.consume_input()  # what has arrived, without waiting
+                        busy = raw.pgconn.is_busy()
+                    if not busy or not work():
                         break
+            finally:
+                self._working = False
+            if not self.pending:
+                return  # a query of the work read the result
+        self.pending = False
+        with connection.wrap_database_errors, raw.lock:
             for result in raw.wait(generators.fetch_many(raw.pgconn)):
                 if result.status != pq.ExecStatus.COMMAND_OK:
                     raise pg_errors.error_from_result(result, encoding=raw.pgconn._encoding)

@@ -446,3 +446,43 @@ def test_work_with_nothing_left_to_do_stops_being_called():
         db.settle_copies()
     assert calls[0] <= 1
     assert Tag.objects.filter(name="idle").exists()
+
+
+@pytest.mark.postgres
+def test_work_that_needs_the_database_reads_the_copy_result_first():
+    """The work done while a COPY ends may run a query (a lookup loaded on first use):
+    the COPY's result is read first, then the query runs and sees the rows."""
+    import psycopg
+
+    settings = connection.settings_dict
+    other = psycopg.connect(
+        dbname=settings["NAME"],
+        host=settings["HOST"] or None,
+        port=settings["PORT"] or None,
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+    )
+    first = db.reserve_ids(Tag, 1)[0]
+    seen: list[bool] = []
+    calls = [0]
+
+    def work() -> bool:
+        calls[0] += 1
+        if calls[0] == 5:
+            other.rollback()
+            seen.append(Tag.objects.filter(name="queried").exists())
+        return True
+
+    try:
+        with other.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO catalog_tag (id, kind, name) VALUES (%s, 'label', 'queried')",
+                [first + 1000],
+            )
+        with db.LateCopyResults(), db.while_waiting(work):
+            _copy_tags(["queried"], first)
+            db.settle_copies()
+            assert not _unread()
+        assert seen == [True]
+    finally:
+        other.close()

@@ -421,3 +421,24 @@ def test_chunks_start_small_and_double_up_to_the_chunk_size(main, admin_user, mo
     assert report.created == 12
     assert Product.objects.count() == 12
     assert sum(Stock.objects.values_list("on_hand", flat=True)) == sum(range(12))
+
+
+def test_a_warehouse_first_named_in_rows_read_ahead_is_found(main, admin_user, monkeypatch):
+    # The warehouses are loaded when a sheet first names one: here in a row that may be
+    # read while a COPY ends (small chunks), where the lookup waits for the COPY first.
+    monkeypatch.setattr(engine, "FIRST_CHUNK_ROWS", 1)
+    monkeypatch.setattr(engine, "CHUNK_ROWS", 2)
+    rows = [HEADER] + [
+        sheet_row(handle=f"bowl-{n}", title=f"Bowl {n}", sku=f"BOWL-{n}", price="7.00")
+        for n in range(30)
+    ]  # fmt: skip
+    rows += [
+        sheet_row(handle=f"plate-{n}", title=f"Plate {n}", sku=f"PLATE-{n}", price="8.00",
+                  warehouse="main", stock="3")
+        for n in range(30)
+    ]  # fmt: skip
+    report = run("products", rows, actor=admin_user)
+    assert errors(report) == []
+    assert report.created == 60
+    assert Stock.objects.filter(variant__sku__startswith="PLATE-", on_hand=3).count() == 30
+    assert not Stock.objects.filter(variant__sku__startswith="BOWL-").exists()
