@@ -524,9 +524,14 @@ class ChecksInBackground:
         pipeline = connection.connection.pipeline()
         pipeline.__enter__()
         self._pipeline = pipeline
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                # A failed check may already be answered here: raised, out of pipeline mode.
+                cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+        except BaseException as error:
+            self.close(error)
+            raise
 
     def wait(self) -> None:
         pipeline, self._pipeline = self._pipeline, None

@@ -3,6 +3,9 @@ foreign-key checks in the background."""
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Value
@@ -182,8 +185,33 @@ def test_a_failed_background_check_is_an_integrity_error_at_wait():
 
 
 @pytest.mark.postgres
-def test_an_error_while_checks_run_is_not_hidden_by_them():
+def test_a_check_failing_while_the_checks_are_sent_leaves_pipeline_mode():
+    # The failed check's answer arrives before the second statement is sent: the
+    # driver raises it there, inside start().
     product = ProductFactory()
+
+    def answer_first(execute, sql, params, many, context):
+        if sql == "SET CONSTRAINTS ALL DEFERRED":
+            time.sleep(0.3)
+        return execute(sql, params, many, context)
+
+    with pytest.raises(IntegrityError, match="catalog_product_tags"), transaction.atomic():
+        _dangling_tag_link(product)
+        with connection.execute_wrapper(answer_first):
+            db.ChecksInBackground().start()
+    assert not _in_pipeline()
+    assert Product.objects.filter(pk=product.pk).exists()  # the connection goes on
+
+
+@pytest.mark.postgres
+def test_an_error_while_checks_run_is_not_hidden_by_them(other):
+    product = ProductFactory()
+    # The failing check waits for a lock another transaction holds, and fails only
+    # after the block's own error (else start() may already raise it).
+    with other.cursor() as cursor:
+        cursor.execute("LOCK TABLE catalog_tag IN ACCESS EXCLUSIVE MODE")
+    release = threading.Timer(0.5, other.rollback)
+    release.start()
     with (
         pytest.raises(ValueError, match="a bad cell"),
         transaction.atomic(),
@@ -192,6 +220,7 @@ def test_an_error_while_checks_run_is_not_hidden_by_them():
         _dangling_tag_link(product)
         checks.start()
         raise ValueError("a bad cell")
+    release.join()
     assert not _in_pipeline()
     assert Product.objects.filter(pk=product.pk).exists()
 
@@ -393,20 +422,35 @@ def test_copies_are_held_on_postgresql_only():
 # --- Work done while a COPY's result is awaited ------------------------------------------
 
 
-@pytest.mark.postgres
-def test_work_is_done_while_a_copy_waits_and_stops_when_the_result_arrives():
-    """The COPY waits on a key that another transaction holds: ``work`` runs until the
-    other transaction ends and the COPY's result arrives."""
+@pytest.fixture
+def other():
+    """A second connection to the test database, whose transaction can hold a key."""
     import psycopg
 
     settings = connection.settings_dict
-    other = psycopg.connect(
+    conn = psycopg.connect(
         dbname=settings["NAME"],
         host=settings["HOST"] or None,
         port=settings["PORT"] or None,
         user=settings["USER"] or None,
         password=settings["PASSWORD"] or None,
     )
+    yield conn
+    conn.close()
+
+
+def _hold_key(other, pk: int, name: str) -> None:
+    """``other`` inserts a tag named ``name``: a COPY of that name waits for its end."""
+    with other.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO catalog_tag (id, kind, name) VALUES (%s, 'label', %s)", [pk, name]
+        )
+
+
+@pytest.mark.postgres
+def test_work_is_done_while_a_copy_waits_and_stops_when_the_result_arrives(other):
+    """The COPY waits on a key that another transaction holds: ``work`` runs until the
+    other transaction ends and the COPY's result arrives."""
     first = db.reserve_ids(Tag, 1)[0]
     calls = [0]
 
@@ -416,20 +460,13 @@ def test_work_is_done_while_a_copy_waits_and_stops_when_the_result_arrives():
             other.rollback()  # the key is free again: the COPY goes on
         return True
 
-    try:
-        with other.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO catalog_tag (id, kind, name) VALUES (%s, 'label', 'contended')",
-                [first + 1000],
-            )
-        with db.LateCopyResults(), db.while_waiting(work):
-            _copy_tags(["contended"], first)  # waits for the other transaction
-            assert _unread()
-            db.settle_copies()
-        assert calls[0] >= 50
-        assert Tag.objects.filter(name="contended").count() == 1
-    finally:
-        other.close()
+    _hold_key(other, first + 1000, "contended")
+    with db.LateCopyResults(), db.while_waiting(work):
+        _copy_tags(["contended"], first)  # waits for the other transaction
+        assert _unread()
+        db.settle_copies()
+    assert calls[0] >= 50
+    assert Tag.objects.filter(name="contended").count() == 1
 
 
 @pytest.mark.postgres
@@ -449,19 +486,9 @@ def test_work_with_nothing_left_to_do_stops_being_called():
 
 
 @pytest.mark.postgres
-def test_work_that_needs_the_database_reads_the_copy_result_first():
+def test_work_that_needs_the_database_reads_the_copy_result_first(other):
     """The work done while a COPY ends may run a query (a lookup loaded on first use):
     the COPY's result is read first, then the query runs and sees the rows."""
-    import psycopg
-
-    settings = connection.settings_dict
-    other = psycopg.connect(
-        dbname=settings["NAME"],
-        host=settings["HOST"] or None,
-        port=settings["PORT"] or None,
-        user=settings["USER"] or None,
-        password=settings["PASSWORD"] or None,
-    )
     first = db.reserve_ids(Tag, 1)[0]
     seen: list[bool] = []
     calls = [0]
@@ -473,16 +500,9 @@ def test_work_that_needs_the_database_reads_the_copy_result_first():
             seen.append(Tag.objects.filter(name="queried").exists())
         return True
 
-    try:
-        with other.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO catalog_tag (id, kind, name) VALUES (%s, 'label', 'queried')",
-                [first + 1000],
-            )
-        with db.LateCopyResults(), db.while_waiting(work):
-            _copy_tags(["queried"], first)
-            db.settle_copies()
-            assert not _unread()
-        assert seen == [True]
-    finally:
-        other.close()
+    _hold_key(other, first + 1000, "queried")
+    with db.LateCopyResults(), db.while_waiting(work):
+        _copy_tags(["queried"], first)
+        db.settle_copies()
+        assert not _unread()
+    assert seen == [True]
